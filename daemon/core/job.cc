@@ -1,0 +1,119 @@
+#include "daemon/core/job.h"
+
+#include <cassert>
+
+namespace jobd {
+
+Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
+    : id_(id),
+      default_task_(std::move(request.default_task)),
+      retries_(request.retries),
+      timeout_us_(request.timeout_us),
+      priority_(request.priority),
+      submitted_unix_us_(submitted_unix_us) {
+  tasks_.reserve(request.tasks.size());
+  for (TaskInput& input : request.tasks) {
+    Task task;
+    task.name = std::move(input.name);
+    task.args = std::move(input.args);
+    tasks_.push_back(std::move(task));
+  }
+}
+
+const std::string& Job::TaskName(uint32_t index) const {
+  const std::string& name = tasks_[index].name;
+  return name.empty() ? default_task_ : name;
+}
+
+std::optional<uint32_t> Job::StartNext() {
+  uint32_t index;
+  if (!requeued_.empty()) {
+    index = requeued_.front();
+    requeued_.pop_front();
+  } else if (next_fresh_ < tasks_.size()) {
+    index = static_cast<uint32_t>(next_fresh_++);
+    // Cancelled before it ever ran: skip it.
+    if (tasks_[index].phase == TaskPhase::kFinished) return StartNext();
+  } else {
+    return std::nullopt;
+  }
+  Task& task = tasks_[index];
+  assert(task.phase == TaskPhase::kQueued);
+  task.phase = TaskPhase::kRunning;
+  ++task.attempts;
+  ++running_;
+  return index;
+}
+
+void Job::Requeue(uint32_t index) {
+  Task& task = tasks_[index];
+  assert(task.phase == TaskPhase::kRunning);
+  task.phase = TaskPhase::kQueued;
+  --task.attempts;
+  --running_;
+  requeued_.push_front(index);
+}
+
+void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
+                 int32_t pid, uint64_t duration_us) {
+  Task& task = tasks_[index];
+  assert(task.phase != TaskPhase::kFinished);
+  if (task.phase == TaskPhase::kRunning) --running_;
+  task.phase = TaskPhase::kFinished;
+  task.status = status;
+  task.result = std::move(result);
+  task.error = std::move(error);
+  task.pid = pid;
+  task.duration_us = duration_us;
+  ++finished_;
+  ++counts_[static_cast<size_t>(status)];
+  completion_order_.push_back(index);
+}
+
+size_t Job::CancelQueued(const std::string& reason) {
+  size_t cancelled = 0;
+  while (!requeued_.empty()) {
+    Finish(requeued_.front(), TaskStatus::kCancelled, "", reason, 0, 0);
+    requeued_.pop_front();
+    ++cancelled;
+  }
+  for (; next_fresh_ < tasks_.size(); ++next_fresh_) {
+    if (tasks_[next_fresh_].phase != TaskPhase::kQueued) continue;
+    Finish(static_cast<uint32_t>(next_fresh_), TaskStatus::kCancelled, "", reason, 0, 0);
+    ++cancelled;
+  }
+  return cancelled;
+}
+
+TaskResult Job::ResultOf(uint32_t index) const {
+  const Task& task = tasks_[index];
+  TaskResult r;
+  r.job = id_;
+  r.index = index;
+  r.status = task.status;
+  r.result = task.result;
+  r.error = task.error;
+  r.pid = task.pid;
+  r.attempts = task.attempts;
+  r.duration_us = task.duration_us;
+  return r;
+}
+
+JobInfo Job::Info() const {
+  JobInfo info;
+  info.job = id_;
+  info.state = done() ? JobState::kDone : JobState::kRunning;
+  info.total = static_cast<uint32_t>(tasks_.size());
+  info.running = static_cast<uint32_t>(running_);
+  info.queued = static_cast<uint32_t>(tasks_.size() - finished_ - running_);
+  info.ok = counts_[static_cast<size_t>(TaskStatus::kOk)];
+  info.failed = counts_[static_cast<size_t>(TaskStatus::kFailed)];
+  info.crashed = counts_[static_cast<size_t>(TaskStatus::kCrashed)];
+  info.timeout = counts_[static_cast<size_t>(TaskStatus::kTimeout)];
+  info.cancelled = counts_[static_cast<size_t>(TaskStatus::kCancelled)];
+  info.submitted_unix_us = submitted_unix_us_;
+  info.task = default_task_;
+  return info;
+}
+
+}  // namespace jobd

@@ -1,0 +1,93 @@
+// A job: the tasks of one submission, their states and results, and the
+// clients watching it. Plain data plus bookkeeping; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/messages.h"
+
+namespace jobd {
+
+// A client as the client socket names it (its ZeroMQ routing id).
+using ClientId = std::string;
+
+enum class TaskPhase : uint8_t { kQueued, kRunning, kFinished };
+
+struct Task {
+  std::string name;  // empty: the job's default task
+  std::vector<std::string> args;
+  TaskPhase phase = TaskPhase::kQueued;
+  uint32_t attempts = 0;
+  // Filled in when the task finishes.
+  TaskStatus status = TaskStatus::kOk;
+  std::string result;
+  std::string error;
+  int32_t pid = 0;
+  uint64_t duration_us = 0;
+};
+
+// A client streaming this job's results. `next` is its position in the
+// job's completion order: everything before it has been sent.
+struct Watcher {
+  ClientId client;
+  RequestId request_id = 0;
+  size_t next = 0;
+};
+
+class Job {
+ public:
+  Job(JobId id, SubmitRequest request, int64_t submitted_unix_us);
+
+  JobId id() const { return id_; }
+  int32_t priority() const { return priority_; }
+  uint32_t retries() const { return retries_; }
+  uint64_t timeout_us() const { return timeout_us_; }
+  bool done() const { return finished_ == tasks_.size(); }
+  size_t size() const { return tasks_.size(); }
+  const Task& task(uint32_t index) const { return tasks_[index]; }
+  const std::string& TaskName(uint32_t index) const;
+
+  // The next queued task to run, if any; marks it running.
+  std::optional<uint32_t> StartNext();
+  bool HasQueued() const { return next_fresh_ < tasks_.size() || !requeued_.empty(); }
+
+  // Puts a running task back in the queue, as if it had not been started.
+  void Requeue(uint32_t index);
+  // Ends a task (running or queued) with its final result.
+  void Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
+              int32_t pid, uint64_t duration_us);
+  // Ends every task still queued as cancelled with `reason`. Returns how many.
+  size_t CancelQueued(const std::string& reason);
+
+  // Results in the order they finished.
+  const std::vector<uint32_t>& completion_order() const { return completion_order_; }
+  TaskResult ResultOf(uint32_t index) const;
+
+  std::vector<Watcher>& watchers() { return watchers_; }
+
+  JobInfo Info() const;
+
+ private:
+  const JobId id_;
+  const std::string default_task_;
+  const uint32_t retries_;
+  const uint64_t timeout_us_;
+  const int32_t priority_;
+  const int64_t submitted_unix_us_;
+
+  std::vector<Task> tasks_;
+  // Tasks are started in index order; those put back run first.
+  size_t next_fresh_ = 0;
+  std::deque<uint32_t> requeued_;
+  std::vector<uint32_t> completion_order_;
+  size_t running_ = 0;
+  size_t finished_ = 0;
+  uint32_t counts_[5] = {};  // finished tasks per TaskStatus
+  std::vector<Watcher> watchers_;
+};
+
+}  // namespace jobd

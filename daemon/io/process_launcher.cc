@@ -1,0 +1,105 @@
+#include "daemon/io/process_launcher.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+extern char** environ;
+
+namespace jobd {
+namespace {
+
+ExitStatus FromWaitStatus(int status) {
+  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status)};
+  return ExitStatus{false, WEXITSTATUS(status)};
+}
+
+// posix_spawn attributes freed on scope exit.
+class SpawnAttributes {
+ public:
+  SpawnAttributes() { posix_spawnattr_init(&attr_); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&attr_); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  posix_spawnattr_t* get() { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
+
+}  // namespace
+
+Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
+  const std::string slot_arg = std::to_string(slot);
+  const std::string parent_arg = std::to_string(getpid());
+  std::vector<std::string> args = {options_.worker_binary, "--endpoint", options_.worker_endpoint,
+                                   "--slot", slot_arg, "--coordinator-pid", parent_arg,
+                                   "--log-level", options_.log_level};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  SpawnAttributes attr;
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(attr.get(), &empty);
+  posix_spawnattr_setsigdefault(attr.get(), &defaults);
+  posix_spawnattr_setpgroup(attr.get(), 0);
+  posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                           POSIX_SPAWN_SETPGROUP);
+  // Every descriptor of ours is O_CLOEXEC, so the child inherits only 0-2.
+  pid_t pid = 0;
+  const int rc =
+      posix_spawn(&pid, options_.worker_binary.c_str(), nullptr, attr.get(), argv.data(), environ);
+  if (rc != 0) return SysError("posix_spawn", options_.worker_binary, rc);
+  return pid;
+}
+
+void ProcessLauncher::Kill(pid_t pid) {
+  // Only called for pids not yet reaped, so the pid cannot have been reused.
+  ::kill(pid, SIGKILL);
+}
+
+std::vector<std::pair<pid_t, ExitStatus>> ProcessLauncher::ReapExited() {
+  std::vector<std::pair<pid_t, ExitStatus>> exited;
+  while (true) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      exited.emplace_back(pid, FromWaitStatus(status));
+      continue;
+    }
+    if (pid < 0 && errno == EINTR) continue;
+    return exited;  // 0: none left that exited; ECHILD: no children at all
+  }
+}
+
+std::vector<std::pair<pid_t, ExitStatus>> ProcessLauncher::ReapAllBlocking() {
+  std::vector<std::pair<pid_t, ExitStatus>> exited;
+  while (true) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid > 0) {
+      exited.emplace_back(pid, FromWaitStatus(status));
+      continue;
+    }
+    if (pid < 0 && errno == EINTR) continue;
+    return exited;
+  }
+}
+
+std::string DefaultWorkerBinary() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "jobd-worker";
+  return (self.parent_path() / "jobd-worker").string();
+}
+
+}  // namespace jobd

@@ -1,0 +1,44 @@
+// Starts worker processes (posix_spawn of the jobd-worker binary, never a
+// bare fork: the coordinator has ZeroMQ and logger threads) and reaps them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/core/supervisor_io.h"
+#include "util/status.h"
+
+namespace jobd {
+
+struct LaunchOptions {
+  std::string worker_binary;    // path of jobd-worker
+  std::string worker_endpoint;  // where workers connect
+  std::string log_level;
+};
+
+class ProcessLauncher {
+ public:
+  explicit ProcessLauncher(LaunchOptions options) : options_(std::move(options)) {}
+  ProcessLauncher(const ProcessLauncher&) = delete;
+  ProcessLauncher& operator=(const ProcessLauncher&) = delete;
+
+  // The child starts with an empty signal mask, default dispositions and
+  // its own process group (a Ctrl-C at jobd's terminal is jobd's to handle).
+  Result<pid_t> Spawn(uint32_t slot);
+  void Kill(pid_t pid);
+  // Every child that has exited since the last call (waitpid WNOHANG).
+  std::vector<std::pair<pid_t, ExitStatus>> ReapExited();
+  // Blocks until every child is reaped: only after Kill, at exit.
+  std::vector<std::pair<pid_t, ExitStatus>> ReapAllBlocking();
+
+ private:
+  const LaunchOptions options_;
+};
+
+// The jobd-worker next to the running executable.
+std::string DefaultWorkerBinary();
+
+}  // namespace jobd

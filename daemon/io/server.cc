@@ -1,0 +1,339 @@
+#include "daemon/io/server.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "proto/codec.h"
+#include "util/endpoints.h"
+#include "util/log_context.h"
+
+namespace jobd {
+namespace {
+
+// Messages handled per socket per loop turn, so that one busy socket cannot
+// starve the other or the signals.
+constexpr int kMaxMessagesPerTurn = 256;
+constexpr Millis kMaxPollTimeout{1000};
+
+std::optional<int32_t> ParsePid(const std::string& text) {
+  int32_t pid = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+uint64_t ResidentBytes(int32_t pid) {
+  // /proc is memory, not disk: reading it does not block the loop.
+  std::ifstream statm(fmt::format("/proc/{}/statm", pid));
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// A socket file that answers belongs to a live jobd: binding would steal it.
+bool SomeoneListensOn(const std::string& path) {
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path)) return false;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, path.size());
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+ErrorReply ToError(const Status& status, ErrorCode code) { return ErrorReply{code, status.message()}; }
+
+}  // namespace
+
+Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
+    : config_(std::move(config)),
+      worker_endpoint_(fmt::format("ipc://@jobd-{}-workers", getpid())),
+      log_writer_(log_writer),
+      log_(log),
+      context_(1),
+      clients_(context_, Millis(1000)),
+      workers_(context_, Millis(0)),
+      launcher_(LaunchOptions{config_.worker_binary, worker_endpoint_,
+                              std::string(LogLevelName(config_.log_level))}),
+      supervisor_(config_.supervisor, *this, clock_, log_) {}
+
+Server::~Server() {
+  // No path may leave a live worker behind.
+  if (!supervisor_.AllWorkersGone()) {
+    supervisor_.KillAll();
+    launcher_.ReapAllBlocking();
+  }
+}
+
+Status Server::Setup() {
+  auto signals = SignalFd::Open(CoordinatorSignals());
+  if (!signals.ok()) return signals.status();
+  signals_.emplace(std::move(*signals));
+
+  const std::string socket_path = IpcPath(config_.client_endpoint);
+  if (!socket_path.empty()) {
+    if (SomeoneListensOn(socket_path)) {
+      return Status::Failed("another jobd is already listening on " + config_.client_endpoint);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
+    if (ec) return Status::Failed("create socket directory for " + socket_path + ": " + ec.message());
+  }
+  clients_.SetMaxMessageSize(static_cast<int64_t>(kMaxFrameBytes));
+  Status bound = clients_.Bind(config_.client_endpoint);
+  if (!bound.ok()) return bound;
+  // Workers talk on an abstract socket that only our own uid may reach.
+  Status restricted = workers_.RestrictToUid(getuid());
+  if (!restricted.ok()) return restricted;
+  return workers_.Bind(worker_endpoint_);
+}
+
+int Server::Run() {
+  Status setup = Setup();
+  if (!setup.ok()) {
+    log_.critical("cannot start: {}", setup.message());
+    return 1;
+  }
+  supervisor_.Start();
+  log_.info("jobd listening on {} with {} workers", config_.client_endpoint, config_.workers);
+  sd_notify(0, "READY=1");
+
+  zmq::pollitem_t items[] = {
+      {nullptr, signals_->fd(), ZMQ_POLLIN, 0},
+      {workers_.socket().handle(), 0, ZMQ_POLLIN, 0},
+      {clients_.socket().handle(), 0, ZMQ_POLLIN, 0},
+  };
+  TimePoint now = clock_.Now();
+  while (!ShouldExit(now)) {
+    try {
+      zmq::poll(items, std::size(items), PollTimeout(now));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) {
+        log_.critical("poll failed: {}", e.what());
+        return 1;
+      }
+    }
+    now = clock_.Now();
+    // Worker messages before signals: a result sent just before its worker
+    // exited is counted before the exit is.
+    if (items[1].revents & ZMQ_POLLIN) HandleWorkerMessages();
+    if (items[0].revents & ZMQ_POLLIN) HandleSignals();
+    if (items[2].revents & ZMQ_POLLIN) HandleClientMessages();
+    supervisor_.OnTick();
+    supervisor_.Flush();
+  }
+  if (force_exit_) {
+    supervisor_.KillAll();
+    launcher_.ReapAllBlocking();
+    log_.warn("stopped at once on a second signal; running tasks were killed");
+    return 1;
+  }
+  log_.info("jobd stopped");
+  return 0;
+}
+
+bool Server::ShouldExit(TimePoint now) {
+  if (force_exit_) return true;
+  if (!supervisor_.draining()) return false;
+  if (drain_deadline_ && now >= *drain_deadline_ && !killed_) {
+    log_.warn("drain took longer than {} ms: killing what still runs", config_.drain_timeout.count());
+    supervisor_.KillAll();
+    killed_ = true;
+  }
+  if (!supervisor_.AllWorkersGone()) return false;
+  if (!exit_deadline_) exit_deadline_ = now + config_.stream_flush_timeout;
+  if (supervisor_.HasPendingStreams() && now < *exit_deadline_) return false;
+  return true;
+}
+
+Millis Server::PollTimeout(TimePoint now) const {
+  std::optional<TimePoint> next = supervisor_.NextDeadline();
+  for (const auto& deadline : {drain_deadline_, exit_deadline_}) {
+    if (deadline && (!next || *deadline < *next)) next = deadline;
+  }
+  if (!next) return kMaxPollTimeout;
+  if (*next <= now) return Millis(0);
+  const auto wait = std::chrono::duration_cast<Millis>(*next - now) + Millis(1);
+  return std::min(wait, kMaxPollTimeout);
+}
+
+void Server::HandleSignals() {
+  while (std::optional<int> sig = signals_->Read()) {
+    switch (*sig) {
+      case SIGCHLD:
+        for (const auto& [pid, status] : launcher_.ReapExited()) {
+          supervisor_.OnWorkerExited(pid, status);
+        }
+        break;
+      case SIGTERM:
+      case SIGINT:
+        if (supervisor_.draining()) {
+          log_.warn("second {}: stopping now", sigabbrev_np(*sig));
+          force_exit_ = true;
+          break;
+        }
+        log_.info("SIG{} received: draining (send it again to stop at once)", sigabbrev_np(*sig));
+        sd_notify(0, "STOPPING=1");
+        supervisor_.BeginDrain();
+        drain_deadline_ = clock_.Now() + config_.drain_timeout;
+        break;
+      case SIGHUP:
+        log_.info("SIGHUP received; nothing to reload yet");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Server::HandleWorkerMessages() {
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    std::optional<RoutedMessage> message = workers_.TryReceive();
+    if (!message) return;
+    const std::optional<int32_t> pid = ParsePid(message->peer);
+    if (!pid || !supervisor_.IsWorker(*pid)) {
+      log_.warn("message from a process that is not one of our workers ignored");
+      continue;
+    }
+    Result<FromWorker> decoded = DecodeFromWorker(message->payload);
+    if (!decoded.ok()) {
+      log_.error("worker pid {} sent a bad message ({}); killing it", *pid,
+                 decoded.status().message());
+      launcher_.Kill(*pid);
+      continue;
+    }
+    if (decoded->version != kProtocolVersion) {
+      log_.error("worker pid {} speaks protocol version {}, jobd speaks {}: is jobd-worker from "
+                 "another jobd version? killing it",
+                 *pid, decoded->version, kProtocolVersion);
+      launcher_.Kill(*pid);
+      continue;
+    }
+    if (auto* report = std::get_if<WorkerReport>(&decoded->body)) {
+      WriteWorkerLogs(*pid, std::move(report->logs));
+      report->logs.clear();
+    }
+    supervisor_.OnWorkerMessage(*pid, *decoded);
+  }
+}
+
+void Server::WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records) {
+  const std::optional<uint32_t> slot = supervisor_.SlotOf(pid);
+  for (LogRecord& record : records) {
+    // The pid is the sender's as we know it, not what the record claims.
+    record.pid = pid;
+    record.role = LogRole::kWorker;
+    record.worker = slot;
+    log_writer_.Write(FormatJsonLine(record));
+  }
+}
+
+void Server::HandleClientMessages() {
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    std::optional<RoutedMessage> message = clients_.TryReceive();
+    if (!message) return;
+    HandleClientRequest(*message);
+  }
+}
+
+void Server::HandleClientRequest(const RoutedMessage& message) {
+  Reply reply;
+  if (message.frames != 1) {
+    log_.warn("client sent a message of {} frames; expected 1", message.frames);
+    reply.body = ErrorReply{ErrorCode::kBadRequest,
+                            fmt::format("expected a message of 1 frame, got {}", message.frames)};
+  } else if (Result<Request> request = DecodeRequest(message.payload); !request.ok()) {
+    log_.warn("bad client request: {}", request.status().message());
+    reply.body = ErrorReply{ErrorCode::kBadRequest, request.status().message()};
+  } else if (request->version != kProtocolVersion) {
+    log_.warn("client speaks protocol version {}; jobd speaks {}", request->version,
+              kProtocolVersion);
+    reply.request_id = request->request_id;
+    reply.body = ErrorReply{
+        ErrorCode::kVersionMismatch,
+        fmt::format("protocol version mismatch: the client speaks version {}, jobd speaks {}; use "
+                    "a jobctl from the same jobd release",
+                    request->version, kProtocolVersion)};
+  } else {
+    reply = Answer(message.peer, *request);
+  }
+  if (SendToClient(message.peer, reply) != Delivery::kSent) {
+    log_.debug("could not answer a client that is gone or not reading");
+  }
+}
+
+Reply Server::Answer(const std::string& peer, const Request& request) {
+  Reply reply;
+  reply.request_id = request.request_id;
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, PingRequest>) {
+          PongReply pong = supervisor_.Pong();
+          pong.pid = getpid();
+          reply.body = pong;
+        } else if constexpr (std::is_same_v<T, SubmitRequest>) {
+          Result<JobInfo> accepted = supervisor_.Submit(peer, request.request_id, body);
+          if (accepted.ok()) {
+            reply.body = AcceptedReply{*accepted};
+          } else {
+            const ErrorCode code =
+                accepted.status().code() == StatusCode::kInvalidArgument ? ErrorCode::kBadRequest
+                : supervisor_.draining() ? ErrorCode::kShuttingDown
+                                         : ErrorCode::kQueueFull;
+            reply.body = ToError(accepted.status(), code);
+          }
+        } else if constexpr (std::is_same_v<T, WatchRequest>) {
+          Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body.job);
+          if (watched.ok()) {
+            reply.body = AcceptedReply{*watched};
+          } else {
+            reply.body = ToError(watched.status(), ErrorCode::kUnknownJob);
+          }
+        } else if constexpr (std::is_same_v<T, StatusRequest>) {
+          Result<JobInfo> status = supervisor_.Status(body.job);
+          if (status.ok()) {
+            reply.body = StatusReply{{*status}};
+          } else {
+            reply.body = ToError(status.status(), ErrorCode::kUnknownJob);
+          }
+        } else if constexpr (std::is_same_v<T, JobsRequest>) {
+          reply.body = StatusReply{supervisor_.Jobs()};
+        } else if constexpr (std::is_same_v<T, WorkersRequest>) {
+          std::vector<WorkerInfo> workers = supervisor_.Workers();
+          for (WorkerInfo& w : workers) {
+            if (w.pid != 0) w.rss_bytes = ResidentBytes(w.pid);
+          }
+          reply.body = WorkersReply{std::move(workers)};
+        } else if constexpr (std::is_same_v<T, LogsRequest>) {
+          reply.body = LogsReply{log_writer_.path()};
+        }
+      },
+      request.body);
+  return reply;
+}
+
+// ---- SupervisorIo -----------------------------------------------------------
+
+Result<int32_t> Server::SpawnWorker(uint32_t slot) { return launcher_.Spawn(slot); }
+
+void Server::KillWorker(int32_t pid) { launcher_.Kill(pid); }
+
+bool Server::SendToWorker(int32_t pid, const ToWorker& message) {
+  return workers_.Send(std::to_string(pid), EncodeToWorker(message)) == Delivery::kSent;
+}
+
+Delivery Server::SendToClient(const ClientId& client, const Reply& reply) {
+  return clients_.Send(client, EncodeReply(reply));
+}
+
+}  // namespace jobd

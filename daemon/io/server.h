@@ -1,0 +1,83 @@
+// The coordinator process: one event loop over the client socket, the
+// worker socket and a signalfd, driving the Supervisor. Owns every socket,
+// child process and the log writer.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "daemon/core/supervisor.h"
+#include "daemon/io/log_writer.h"
+#include "daemon/io/process_launcher.h"
+#include "daemon/io/router_socket.h"
+#include "daemon/io/signal_fd.h"
+#include "util/clock.h"
+
+namespace jobd {
+
+struct ServerConfig {
+  std::string client_endpoint;
+  std::string worker_binary;
+  uint32_t workers = 1;
+  LogLevel log_level = LogLevel::kInfo;
+  // How long a drain may take before what still runs is killed.
+  Millis drain_timeout{30'000};
+  // How long to keep trying to hand final results to clients at exit.
+  Millis stream_flush_timeout{2'000};
+  SupervisorOptions supervisor;
+};
+
+class Server final : private SupervisorIo {
+ public:
+  // `log_writer` also receives the workers' records.
+  Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log);
+  ~Server() override;
+
+  // Binds, starts the workers and serves until a signal says stop.
+  // Returns the process exit code.
+  int Run();
+
+ private:
+  Status Setup();
+  void HandleSignals();
+  void HandleWorkerMessages();
+  void HandleClientMessages();
+  void HandleClientRequest(const RoutedMessage& message);
+  Reply Answer(const std::string& peer, const Request& request);
+  void WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records);
+  Millis PollTimeout(TimePoint now) const;
+  bool ShouldExit(TimePoint now);
+
+  // SupervisorIo
+  Result<int32_t> SpawnWorker(uint32_t slot) override;
+  void KillWorker(int32_t pid) override;
+  bool SendToWorker(int32_t pid, const ToWorker& message) override;
+  Delivery SendToClient(const ClientId& client, const Reply& reply) override;
+
+  // Constant after construction.
+  const ServerConfig config_;
+  const std::string worker_endpoint_;
+  LogWriter& log_writer_;
+  spdlog::logger& log_;
+  SteadyClock clock_;
+
+  // Declared in reverse teardown order: the context outlives its sockets.
+  zmq::context_t context_;
+  RouterSocket clients_;
+  RouterSocket workers_;
+  std::optional<SignalFd> signals_;
+  ProcessLauncher launcher_;
+  Supervisor supervisor_;
+
+  // Loop state.
+  std::optional<TimePoint> drain_deadline_;
+  std::optional<TimePoint> exit_deadline_;  // for flushing streams once workers are gone
+  bool killed_ = false;
+  bool force_exit_ = false;
+};
+
+}  // namespace jobd

@@ -1,0 +1,109 @@
+// jobd: builds the components from the command line and runs the server.
+#include <unistd.h>
+
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/io/log_writer.h"
+#include "daemon/io/process_launcher.h"
+#include "daemon/io/server.h"
+#include "daemon/io/signal_fd.h"
+#include "util/duration.h"
+#include "util/endpoints.h"
+#include "util/record_sink.h"
+
+namespace {
+
+struct Flags {
+  std::string socket = jobd::DefaultClientEndpoint();
+  uint32_t workers = std::max(1u, std::thread::hardware_concurrency());
+  std::string state_dir = jobd::DefaultStateDir();
+  std::string log_dir;
+  std::string log_level = "info";
+  std::string drain_timeout = "30s";
+  std::string worker_binary = jobd::DefaultWorkerBinary();
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so that every thread inherits the mask and
+  // the signals reach only the signalfd.
+  if (jobd::Status blocked = jobd::BlockSignals(jobd::CoordinatorSignals()); !blocked.ok()) {
+    fprintf(stderr, "jobd: %s\n", blocked.message().c_str());
+    return 1;
+  }
+
+  Flags flags;
+  CLI::App app{"jobd: a multiprocess job supervisor. Runs in the foreground."};
+  app.set_config("--config", "", "Read options from this file (INI or TOML: key = value)");
+  app.add_option("--socket", flags.socket, "Client endpoint (ipc://PATH or tcp://HOST:PORT)")
+      ->envname("JOBD_SOCKET")
+      ->capture_default_str();
+  app.add_option("--workers", flags.workers, "Worker processes")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--state-dir", flags.state_dir, "Where jobd keeps its state")
+      ->capture_default_str();
+  app.add_option("--log-dir", flags.log_dir, "Where jobd.jsonl goes (default: <state-dir>/log)");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or critical")
+      ->capture_default_str();
+  app.add_option("--drain-timeout", flags.drain_timeout,
+                 "On SIGTERM, how long running tasks may take before they are killed")
+      ->capture_default_str();
+  app.add_option("--worker-binary", flags.worker_binary, "The jobd-worker program")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  auto level = jobd::ParseLogLevel(flags.log_level);
+  auto drain = jobd::ParseDuration(flags.drain_timeout);
+  jobd::Status endpoint_ok = jobd::ValidateEndpoint(flags.socket);
+  for (const jobd::Status& s : {level.status(), drain.status(), endpoint_ok}) {
+    if (!s.ok()) {
+      fprintf(stderr, "jobd: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (flags.log_dir.empty()) flags.log_dir = flags.state_dir + "/log";
+
+  auto writer = jobd::LogWriter::Open(flags.log_dir + "/jobd.jsonl");
+  if (!writer.ok()) {
+    fprintf(stderr, "jobd: %s\n", writer.status().message().c_str());
+    return 1;
+  }
+
+  // Every record goes to the JSON-lines file; stderr (the journal under
+  // systemd) gets a short human form.
+  jobd::LogRecord base;
+  base.pid = getpid();
+  base.role = jobd::LogRole::kCoordinator;
+  auto file_sink = std::make_shared<jobd::RecordSink>(
+      base, [w = writer->get()](jobd::LogRecord r) { w->Write(jobd::FormatJsonLine(r)); });
+  auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  stderr_sink->set_pattern("jobd[%P] %l: %v");
+  stderr_sink->set_level(std::max(spdlog::level::info, jobd::ToSpdlogLevel(*level)));
+  spdlog::logger log("jobd", {file_sink, stderr_sink});
+  log.set_level(jobd::ToSpdlogLevel(*level));
+
+  jobd::ServerConfig config;
+  config.client_endpoint = flags.socket;
+  config.worker_binary = flags.worker_binary;
+  config.workers = flags.workers;
+  config.log_level = *level;
+  config.drain_timeout = std::chrono::duration_cast<jobd::Millis>(*drain);
+  config.supervisor.workers = flags.workers;
+  int rc;
+  {
+    jobd::Server server(config, **writer, log);
+    rc = server.Run();
+  }
+  return rc;
+}

@@ -1,0 +1,537 @@
+#include "proto/codec.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "proto/jobd.capnp.h"
+
+namespace jobd {
+namespace {
+
+// ---- framing --------------------------------------------------------------
+
+std::string Serialize(capnp::MessageBuilder& builder) {
+  const size_t bytes = capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
+  std::string frame(bytes, '\0');
+  kj::ArrayOutputStream out(
+      kj::arrayPtr(reinterpret_cast<kj::byte*>(frame.data()), frame.size()));
+  capnp::writeMessage(out, builder);
+  return frame;
+}
+
+// Owns an aligned copy of the frame when the frame itself is not aligned.
+class FrameReader {
+ public:
+  static Result<std::unique_ptr<FrameReader>> Open(std::string_view frame) {
+    if (frame.empty()) return Status::InvalidArgument("empty message");
+    if (frame.size() > kMaxFrameBytes) {
+      return Status::InvalidArgument("message of " + std::to_string(frame.size()) +
+                                     " bytes is over the limit of " +
+                                     std::to_string(kMaxFrameBytes));
+    }
+    if (frame.size() % sizeof(capnp::word) != 0) {
+      return Status::InvalidArgument("truncated message (" + std::to_string(frame.size()) +
+                                     " bytes is not a whole number of words)");
+    }
+    auto reader = std::unique_ptr<FrameReader>(new FrameReader());
+    const size_t words = frame.size() / sizeof(capnp::word);
+    kj::ArrayPtr<const capnp::word> view;
+    if (reinterpret_cast<uintptr_t>(frame.data()) % alignof(capnp::word) == 0) {
+      view = kj::arrayPtr(reinterpret_cast<const capnp::word*>(frame.data()), words);
+    } else {
+      reader->copy_ = kj::heapArray<capnp::word>(words);
+      std::memcpy(reader->copy_.begin(), frame.data(), frame.size());
+      view = reader->copy_.asPtr();
+    }
+    capnp::ReaderOptions options;
+    // Bound the work a message can cause to a small multiple of its size.
+    options.traversalLimitInWords = words * 4 + 1024;
+    options.nestingLimit = 16;
+    try {
+      reader->message_.emplace(view, options);
+    } catch (const kj::Exception& e) {
+      return Status::InvalidArgument("malformed message: " +
+                                     std::string(e.getDescription().cStr()));
+    }
+    return reader;
+  }
+
+  template <typename T>
+  typename T::Reader Root() {
+    return message_->getRoot<T>();
+  }
+
+ private:
+  FrameReader() = default;
+  kj::Array<capnp::word> copy_;
+  std::optional<capnp::FlatArrayMessageReader> message_;
+};
+
+// Runs a decoder body, turning Cap'n Proto's exceptions into a Status.
+template <typename T, typename Fn>
+Result<T> Decode(std::string_view frame, Fn&& body) {
+  auto reader = FrameReader::Open(frame);
+  if (!reader.ok()) return reader.status();
+  try {
+    return body(**reader);
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument("malformed message: " +
+                                   std::string(e.getDescription().cStr()));
+  }
+}
+
+std::string ToString(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
+
+// ---- enums ----------------------------------------------------------------
+
+template <typename To, typename From>
+Result<To> ConvertEnum(From value, To max, const char* what) {
+  const auto raw = static_cast<uint16_t>(value);
+  if (raw > static_cast<uint16_t>(max)) {
+    return Status::InvalidArgument(std::string("unknown ") + what + " " + std::to_string(raw));
+  }
+  return static_cast<To>(raw);
+}
+
+template <typename T>
+T Must(Result<T> result) {
+  if (!result.ok()) KJ_FAIL_REQUIRE(result.status().message().c_str());
+  return *result;
+}
+
+// ---- shared pieces --------------------------------------------------------
+
+void WriteArgs(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& args) {
+  for (unsigned i = 0; i < args.size(); ++i) out.set(i, args[i]);
+}
+
+std::vector<std::string> ReadArgs(capnp::List<capnp::Text>::Reader in) {
+  std::vector<std::string> args;
+  args.reserve(in.size());
+  for (auto a : in) args.push_back(ToString(a));
+  return args;
+}
+
+void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
+  out.setJob(r.job);
+  out.setIndex(r.index);
+  out.setStatus(static_cast<wire::TaskStatus>(r.status));
+  out.setResult(r.result);
+  out.setError(r.error);
+  out.setPid(r.pid);
+  out.setAttempts(r.attempts);
+  out.setDurationUs(r.duration_us);
+}
+
+TaskResult ReadResult(wire::TaskResult::Reader in) {
+  TaskResult r;
+  r.job = in.getJob();
+  r.index = in.getIndex();
+  r.status = Must(ConvertEnum(in.getStatus(), TaskStatus::kCancelled, "task status"));
+  r.result = ToString(in.getResult());
+  r.error = ToString(in.getError());
+  r.pid = in.getPid();
+  r.attempts = in.getAttempts();
+  r.duration_us = in.getDurationUs();
+  return r;
+}
+
+void WriteJobInfo(wire::JobInfo::Builder out, const JobInfo& j) {
+  out.setJob(j.job);
+  out.setState(static_cast<wire::JobState>(j.state));
+  out.setTotal(j.total);
+  out.setQueued(j.queued);
+  out.setRunning(j.running);
+  out.setOk(j.ok);
+  out.setFailed(j.failed);
+  out.setCrashed(j.crashed);
+  out.setTimeout(j.timeout);
+  out.setCancelled(j.cancelled);
+  out.setSubmittedUnixUs(j.submitted_unix_us);
+  out.setTask(j.task);
+}
+
+JobInfo ReadJobInfo(wire::JobInfo::Reader in) {
+  JobInfo j;
+  j.job = in.getJob();
+  j.state = Must(ConvertEnum(in.getState(), JobState::kDone, "job state"));
+  j.total = in.getTotal();
+  j.queued = in.getQueued();
+  j.running = in.getRunning();
+  j.ok = in.getOk();
+  j.failed = in.getFailed();
+  j.crashed = in.getCrashed();
+  j.timeout = in.getTimeout();
+  j.cancelled = in.getCancelled();
+  j.submitted_unix_us = in.getSubmittedUnixUs();
+  j.task = ToString(in.getTask());
+  return j;
+}
+
+template <typename... Ts>
+struct Overloaded : Ts... { using Ts::operator()...; };
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+// ---- client -> coordinator ------------------------------------------------
+
+std::string EncodeRequest(const Request& request) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<wire::Request>();
+  root.setVersion(request.version);
+  root.setRequestId(request.request_id);
+  std::visit(Overloaded{
+                 [&](const PingRequest&) { root.setPing(); },
+                 [&](const SubmitRequest& s) {
+                   auto out = root.initSubmit();
+                   out.setDefaultTask(s.default_task);
+                   auto tasks = out.initTasks(static_cast<unsigned>(s.tasks.size()));
+                   for (unsigned i = 0; i < s.tasks.size(); ++i) {
+                     if (!s.tasks[i].name.empty()) tasks[i].setName(s.tasks[i].name);
+                     WriteArgs(tasks[i].initArgs(static_cast<unsigned>(s.tasks[i].args.size())),
+                               s.tasks[i].args);
+                   }
+                   out.setWatch(s.watch);
+                   out.setRetries(s.retries);
+                   out.setTimeoutUs(s.timeout_us);
+                   out.setPriority(s.priority);
+                 },
+                 [&](const WatchRequest& w) { root.setWatch(w.job); },
+                 [&](const StatusRequest& s) { root.setStatus(s.job); },
+                 [&](const JobsRequest&) { root.setJobs(); },
+                 [&](const WorkersRequest&) { root.setWorkers(); },
+                 [&](const LogsRequest&) { root.setLogs(); },
+             },
+             request.body);
+  return Serialize(builder);
+}
+
+Result<Request> DecodeRequest(std::string_view frame) {
+  return Decode<Request>(frame, [](FrameReader& reader) -> Result<Request> {
+    auto in = reader.Root<wire::Request>();
+    Request request;
+    request.version = in.getVersion();
+    request.request_id = in.getRequestId();
+    if (request.version != kProtocolVersion) return request;
+    switch (in.which()) {
+      case wire::Request::PING: request.body = PingRequest{}; break;
+      case wire::Request::SUBMIT: {
+        auto s = in.getSubmit();
+        SubmitRequest submit;
+        submit.default_task = ToString(s.getDefaultTask());
+        auto tasks = s.getTasks();
+        submit.tasks.reserve(tasks.size());
+        for (auto t : tasks) {
+          submit.tasks.push_back(TaskInput{ToString(t.getName()), ReadArgs(t.getArgs())});
+        }
+        submit.watch = s.getWatch();
+        submit.retries = s.getRetries();
+        submit.timeout_us = s.getTimeoutUs();
+        submit.priority = s.getPriority();
+        request.body = std::move(submit);
+        break;
+      }
+      case wire::Request::WATCH: request.body = WatchRequest{in.getWatch()}; break;
+      case wire::Request::STATUS: request.body = StatusRequest{in.getStatus()}; break;
+      case wire::Request::JOBS: request.body = JobsRequest{}; break;
+      case wire::Request::WORKERS: request.body = WorkersRequest{}; break;
+      case wire::Request::LOGS: request.body = LogsRequest{}; break;
+      default:
+        return Status::InvalidArgument("unknown request type " +
+                                       std::to_string(static_cast<unsigned>(in.which())));
+    }
+    return request;
+  });
+}
+
+// ---- coordinator -> client ------------------------------------------------
+
+std::string EncodeReply(const Reply& reply) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<wire::Reply>();
+  root.setVersion(reply.version);
+  root.setRequestId(reply.request_id);
+  std::visit(Overloaded{
+                 [&](const ErrorReply& e) {
+                   auto out = root.initError();
+                   out.setCode(static_cast<wire::ErrorCode>(e.code));
+                   out.setMessage(e.message);
+                 },
+                 [&](const PongReply& p) {
+                   auto out = root.initPong();
+                   out.setPid(p.pid);
+                   out.setWorkers(p.workers);
+                   out.setQueued(p.queued);
+                   out.setRunning(p.running);
+                 },
+                 [&](const AcceptedReply& a) { WriteJobInfo(root.initAccepted(), a.job); },
+                 [&](const ResultBatch& b) {
+                   auto out = root.initResults();
+                   out.setJob(b.job);
+                   auto list = out.initResults(static_cast<unsigned>(b.results.size()));
+                   for (unsigned i = 0; i < b.results.size(); ++i) WriteResult(list[i], b.results[i]);
+                   out.setDone(b.done);
+                 },
+                 [&](const StatusReply& s) {
+                   auto list = root.initStatus(static_cast<unsigned>(s.jobs.size()));
+                   for (unsigned i = 0; i < s.jobs.size(); ++i) WriteJobInfo(list[i], s.jobs[i]);
+                 },
+                 [&](const WorkersReply& w) {
+                   auto list = root.initWorkers(static_cast<unsigned>(w.workers.size()));
+                   for (unsigned i = 0; i < w.workers.size(); ++i) {
+                     const WorkerInfo& info = w.workers[i];
+                     list[i].setSlot(info.slot);
+                     list[i].setPid(info.pid);
+                     list[i].setState(static_cast<wire::WorkerState>(info.state));
+                     list[i].setJob(info.job);
+                     list[i].setTask(info.task);
+                     list[i].setTasksDone(info.tasks_done);
+                     list[i].setRssBytes(info.rss_bytes);
+                     list[i].setUptimeUs(info.uptime_us);
+                   }
+                 },
+                 [&](const LogsReply& l) { root.initLogs().setPath(l.path); },
+             },
+             reply.body);
+  return Serialize(builder);
+}
+
+Result<Reply> DecodeReply(std::string_view frame) {
+  return Decode<Reply>(frame, [](FrameReader& reader) -> Result<Reply> {
+    auto in = reader.Root<wire::Reply>();
+    Reply reply;
+    reply.version = in.getVersion();
+    reply.request_id = in.getRequestId();
+    // An error is readable whatever the version: it may be about the version.
+    if (reply.version != kProtocolVersion && in.which() != wire::Reply::ERROR) return reply;
+    switch (in.which()) {
+      case wire::Reply::ERROR: {
+        auto e = in.getError();
+        reply.body = ErrorReply{Must(ConvertEnum(e.getCode(), ErrorCode::kInternal, "error code")),
+                                ToString(e.getMessage())};
+        break;
+      }
+      case wire::Reply::PONG: {
+        auto p = in.getPong();
+        reply.body = PongReply{p.getPid(), p.getWorkers(), p.getQueued(), p.getRunning()};
+        break;
+      }
+      case wire::Reply::ACCEPTED: reply.body = AcceptedReply{ReadJobInfo(in.getAccepted())}; break;
+      case wire::Reply::RESULTS: {
+        auto b = in.getResults();
+        ResultBatch batch;
+        batch.job = b.getJob();
+        batch.results.reserve(b.getResults().size());
+        for (auto r : b.getResults()) batch.results.push_back(ReadResult(r));
+        batch.done = b.getDone();
+        reply.body = std::move(batch);
+        break;
+      }
+      case wire::Reply::STATUS: {
+        StatusReply status;
+        for (auto j : in.getStatus()) status.jobs.push_back(ReadJobInfo(j));
+        reply.body = std::move(status);
+        break;
+      }
+      case wire::Reply::WORKERS: {
+        WorkersReply workers;
+        for (auto w : in.getWorkers()) {
+          WorkerInfo info;
+          info.slot = w.getSlot();
+          info.pid = w.getPid();
+          info.state = Must(ConvertEnum(w.getState(), WorkerState::kStopping, "worker state"));
+          info.job = w.getJob();
+          info.task = w.getTask();
+          info.tasks_done = w.getTasksDone();
+          info.rss_bytes = w.getRssBytes();
+          info.uptime_us = w.getUptimeUs();
+          workers.workers.push_back(info);
+        }
+        reply.body = std::move(workers);
+        break;
+      }
+      case wire::Reply::LOGS: reply.body = LogsReply{ToString(in.getLogs().getPath())}; break;
+      default:
+        return Status::InvalidArgument("unknown reply type " +
+                                       std::to_string(static_cast<unsigned>(in.which())));
+    }
+    return reply;
+  });
+}
+
+// ---- coordinator -> worker ------------------------------------------------
+
+std::string EncodeToWorker(const ToWorker& message) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<wire::ToWorker>();
+  root.setVersion(message.version);
+  std::visit(Overloaded{
+                 [&](const RunTasks& run) {
+                   auto list = root.initRun(static_cast<unsigned>(run.tasks.size()));
+                   for (unsigned i = 0; i < run.tasks.size(); ++i) {
+                     const Assignment& a = run.tasks[i];
+                     list[i].setJob(a.job);
+                     list[i].setIndex(a.index);
+                     list[i].setAttempt(a.attempt);
+                     list[i].setName(a.name);
+                     WriteArgs(list[i].initArgs(static_cast<unsigned>(a.args.size())), a.args);
+                   }
+                 },
+                 [&](const ShutdownWorker&) { root.setShutdown(); },
+             },
+             message.body);
+  return Serialize(builder);
+}
+
+Result<ToWorker> DecodeToWorker(std::string_view frame) {
+  return Decode<ToWorker>(frame, [](FrameReader& reader) -> Result<ToWorker> {
+    auto in = reader.Root<wire::ToWorker>();
+    ToWorker message;
+    message.version = in.getVersion();
+    if (message.version != kProtocolVersion) return message;
+    switch (in.which()) {
+      case wire::ToWorker::RUN: {
+        RunTasks run;
+        run.tasks.reserve(in.getRun().size());
+        for (auto a : in.getRun()) {
+          run.tasks.push_back(Assignment{a.getJob(), a.getIndex(), a.getAttempt(),
+                                         ToString(a.getName()), ReadArgs(a.getArgs())});
+        }
+        message.body = std::move(run);
+        break;
+      }
+      case wire::ToWorker::SHUTDOWN: message.body = ShutdownWorker{}; break;
+      default:
+        return Status::InvalidArgument("unknown coordinator message type " +
+                                       std::to_string(static_cast<unsigned>(in.which())));
+    }
+    return message;
+  });
+}
+
+// ---- worker -> coordinator ------------------------------------------------
+
+std::string EncodeFromWorker(const FromWorker& message) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<wire::FromWorker>();
+  root.setVersion(message.version);
+  std::visit(Overloaded{
+                 [&](const WorkerReady& ready) {
+                   auto out = root.initReady();
+                   out.setPid(ready.pid);
+                   out.setSlot(ready.slot);
+                   out.setCredit(ready.credit);
+                 },
+                 [&](const WorkerReport& report) {
+                   auto out = root.initReport();
+                   auto outcomes = out.initOutcomes(static_cast<unsigned>(report.outcomes.size()));
+                   for (unsigned i = 0; i < report.outcomes.size(); ++i) {
+                     const Outcome& o = report.outcomes[i];
+                     outcomes[i].setJob(o.job);
+                     outcomes[i].setIndex(o.index);
+                     outcomes[i].setAttempt(o.attempt);
+                     outcomes[i].setOk(o.ok);
+                     outcomes[i].setValue(o.value);
+                     outcomes[i].setError(o.error);
+                     outcomes[i].setDurationUs(o.duration_us);
+                   }
+                   auto logs = out.initLogs(static_cast<unsigned>(report.logs.size()));
+                   for (unsigned i = 0; i < report.logs.size(); ++i) {
+                     const LogRecord& r = report.logs[i];
+                     logs[i].setTsUnixUs(r.ts_unix_us);
+                     logs[i].setLevel(static_cast<wire::LogLevel>(r.level));
+                     logs[i].setMsg(r.msg);
+                     logs[i].setHasJob(r.job.has_value());
+                     logs[i].setJob(r.job.value_or(0));
+                     logs[i].setHasTask(r.task.has_value());
+                     logs[i].setTask(r.task.value_or(0));
+                   }
+                 },
+             },
+             message.body);
+  return Serialize(builder);
+}
+
+Result<FromWorker> DecodeFromWorker(std::string_view frame) {
+  return Decode<FromWorker>(frame, [](FrameReader& reader) -> Result<FromWorker> {
+    auto in = reader.Root<wire::FromWorker>();
+    FromWorker message;
+    message.version = in.getVersion();
+    if (message.version != kProtocolVersion) return message;
+    switch (in.which()) {
+      case wire::FromWorker::READY: {
+        auto r = in.getReady();
+        message.body = WorkerReady{r.getPid(), r.getSlot(), r.getCredit()};
+        break;
+      }
+      case wire::FromWorker::REPORT: {
+        auto r = in.getReport();
+        WorkerReport report;
+        report.outcomes.reserve(r.getOutcomes().size());
+        for (auto o : r.getOutcomes()) {
+          report.outcomes.push_back(Outcome{o.getJob(), o.getIndex(), o.getAttempt(), o.getOk(),
+                                            ToString(o.getValue()), ToString(o.getError()),
+                                            o.getDurationUs()});
+        }
+        for (auto l : r.getLogs()) {
+          LogRecord record;
+          record.ts_unix_us = l.getTsUnixUs();
+          record.level = Must(ConvertEnum(l.getLevel(), LogLevel::kCritical, "log level"));
+          record.msg = ToString(l.getMsg());
+          if (l.getHasJob()) record.job = l.getJob();
+          if (l.getHasTask()) record.task = l.getTask();
+          report.logs.push_back(std::move(record));
+        }
+        message.body = std::move(report);
+        break;
+      }
+      default:
+        return Status::InvalidArgument("unknown worker message type " +
+                                       std::to_string(static_cast<unsigned>(in.which())));
+    }
+    return message;
+  });
+}
+
+// ---- names ----------------------------------------------------------------
+
+const char* TaskStatusName(TaskStatus status) {
+  switch (status) {
+    case TaskStatus::kOk: return "ok";
+    case TaskStatus::kFailed: return "failed";
+    case TaskStatus::kCrashed: return "crashed";
+    case TaskStatus::kTimeout: return "timeout";
+    case TaskStatus::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+const char* WorkerStateName(WorkerState state) {
+  switch (state) {
+    case WorkerState::kStarting: return "starting";
+    case WorkerState::kIdle: return "idle";
+    case WorkerState::kBusy: return "busy";
+    case WorkerState::kBackoff: return "backoff";
+    case WorkerState::kStopping: return "stopping";
+  }
+  return "unknown";
+}
+
+const char* JobStateName(JobState state) {
+  switch (state) {
+    case JobState::kRunning: return "running";
+    case JobState::kDone: return "done";
+  }
+  return "unknown";
+}
+
+}  // namespace jobd

@@ -1,0 +1,185 @@
+# The wire format of jobd: client <-> coordinator and coordinator <-> worker.
+# Every message is one ZeroMQ frame holding one Cap'n Proto message (flat
+# array, unpacked). See PROTOCOL.md for the conversation rules.
+#
+# Compatibility rule: field @0 (version), @1 (requestId) and the `error`
+# variant of Reply never move, so that any client can read a version error.
+@0xc948d0973e0bd578;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("jobd::wire");
+
+const protocolVersion :UInt16 = 1;
+
+# ---- shared ---------------------------------------------------------------
+
+enum TaskStatus { ok @0; failed @1; crashed @2; timeout @3; cancelled @4; }
+enum LogLevel { trace @0; debug @1; info @2; warn @3; error @4; critical @5; }
+
+struct TaskInput {
+  name @0 :Text;          # task name; empty means the job's defaultTask
+  args @1 :List(Text);
+}
+
+struct TaskResult {
+  job @0 :UInt64;
+  index @1 :UInt32;       # position in the submission
+  status @2 :TaskStatus;
+  result @3 :Text;
+  error @4 :Text;
+  pid @5 :Int32;          # worker that ran the last attempt (0: never ran)
+  attempts @6 :UInt32;
+  durationUs @7 :UInt64;
+}
+
+# ---- client -> coordinator ----------------------------------------------
+
+struct Request {
+  version @0 :UInt16;     # protocolVersion of the sender, checked on every request
+  requestId @1 :UInt64;   # echoed in every reply to this request
+  union {
+    ping @2 :Void;
+    submit @3 :Submit;
+    watch @4 :UInt64;     # job id: stream its results (done ones first)
+    status @5 :UInt64;    # job id
+    jobs @6 :Void;
+    workers @7 :Void;
+    logs @8 :Void;
+  }
+}
+
+struct Submit {
+  defaultTask @0 :Text;
+  tasks @1 :List(TaskInput);   # one task each; a batch of any size
+  watch @2 :Bool;              # also stream results to the sender
+  retries @3 :UInt32;
+  timeoutUs @4 :UInt64;        # 0: none
+  priority @5 :Int32;
+}
+
+# ---- coordinator -> client ------------------------------------------------
+
+enum ErrorCode {
+  badRequest @0; versionMismatch @1; unknownJob @2; shuttingDown @3;
+  queueFull @4; internal @5;
+}
+
+struct Reply {
+  version @0 :UInt16;
+  requestId @1 :UInt64;
+  union {
+    error @2 :Error;
+    pong @3 :Pong;
+    accepted @4 :JobInfo;      # answer to submit and watch: results follow
+    results @5 :ResultBatch;
+    status @6 :List(JobInfo);  # answer to status (one) and jobs (all)
+    workers @7 :List(WorkerInfo);
+    logs @8 :LogsInfo;
+  }
+}
+
+struct Error { code @0 :ErrorCode; message @1 :Text; }
+
+struct Pong {
+  pid @0 :Int32;
+  workers @1 :UInt32;
+  queued @2 :UInt64;
+  running @3 :UInt64;
+}
+
+enum JobState { running @0; done @1; }
+
+struct JobInfo {
+  job @0 :UInt64;
+  state @1 :JobState;
+  total @2 :UInt32;
+  queued @3 :UInt32;
+  running @4 :UInt32;
+  ok @5 :UInt32;
+  failed @6 :UInt32;
+  crashed @7 :UInt32;
+  timeout @8 :UInt32;
+  cancelled @9 :UInt32;
+  submittedUnixUs @10 :Int64;
+  task @11 :Text;              # the default task name, for display
+}
+
+struct ResultBatch {
+  job @0 :UInt64;
+  results @1 :List(TaskResult);
+  done @2 :Bool;               # last batch of this job's stream
+}
+
+enum WorkerState { starting @0; idle @1; busy @2; backoff @3; stopping @4; }
+
+struct WorkerInfo {
+  slot @0 :UInt32;
+  pid @1 :Int32;
+  state @2 :WorkerState;
+  job @3 :UInt64;              # current task, when busy
+  task @4 :UInt32;
+  tasksDone @5 :UInt64;
+  rssBytes @6 :UInt64;
+  uptimeUs @7 :UInt64;
+}
+
+struct LogsInfo { path @0 :Text; }
+
+# ---- coordinator -> worker --------------------------------------------------
+
+struct ToWorker {
+  version @0 :UInt16;
+  union {
+    run @1 :List(Assignment);  # credit-limited batch
+    shutdown @2 :Void;         # finish what you hold, then exit 0
+  }
+}
+
+struct Assignment {
+  job @0 :UInt64;
+  index @1 :UInt32;
+  attempt @2 :UInt32;
+  name @3 :Text;
+  args @4 :List(Text);
+}
+
+# ---- worker -> coordinator --------------------------------------------------
+
+struct FromWorker {
+  version @0 :UInt16;
+  union {
+    ready @1 :Ready;           # first message of every worker
+    report @2 :Report;
+  }
+}
+
+struct Ready {
+  pid @0 :Int32;
+  slot @1 :UInt32;
+  credit @2 :UInt32;           # how many tasks it may hold at once
+}
+
+struct Report {
+  outcomes @0 :List(Outcome);
+  logs @1 :List(LogRecord);
+}
+
+struct Outcome {
+  job @0 :UInt64;
+  index @1 :UInt32;
+  attempt @2 :UInt32;
+  ok @3 :Bool;
+  value @4 :Text;              # the result when ok
+  error @5 :Text;              # the message when not
+  durationUs @6 :UInt64;
+}
+
+struct LogRecord {
+  tsUnixUs @0 :Int64;
+  level @1 :LogLevel;
+  msg @2 :Text;
+  hasJob @3 :Bool;
+  job @4 :UInt64;
+  hasTask @5 :Bool;
+  task @6 :UInt32;
+}

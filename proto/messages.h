@@ -1,0 +1,184 @@
+// The messages of jobd as plain C++ values. Only codec.cc knows how they
+// look on the wire (jobd.capnp); everything else speaks these structs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "util/log_record.h"
+
+namespace jobd {
+
+inline constexpr uint16_t kProtocolVersion = 1;
+
+using JobId = uint64_t;
+using RequestId = uint64_t;
+
+enum class TaskStatus : uint8_t { kOk, kFailed, kCrashed, kTimeout, kCancelled };
+
+struct TaskInput {
+  std::string name;  // empty: the job's default task
+  std::vector<std::string> args;
+};
+
+struct TaskResult {
+  JobId job = 0;
+  uint32_t index = 0;
+  TaskStatus status = TaskStatus::kOk;
+  std::string result;
+  std::string error;
+  int32_t pid = 0;
+  uint32_t attempts = 0;
+  uint64_t duration_us = 0;
+};
+
+// ---- client -> coordinator ------------------------------------------------
+
+struct PingRequest {};
+struct SubmitRequest {
+  std::string default_task;
+  std::vector<TaskInput> tasks;
+  bool watch = false;
+  uint32_t retries = 0;
+  uint64_t timeout_us = 0;
+  int32_t priority = 0;
+};
+struct WatchRequest { JobId job = 0; };
+struct StatusRequest { JobId job = 0; };
+struct JobsRequest {};
+struct WorkersRequest {};
+struct LogsRequest {};
+
+using RequestBody = std::variant<PingRequest, SubmitRequest, WatchRequest, StatusRequest,
+                                 JobsRequest, WorkersRequest, LogsRequest>;
+
+struct Request {
+  uint16_t version = kProtocolVersion;
+  RequestId request_id = 0;
+  RequestBody body;
+};
+
+// ---- coordinator -> client ------------------------------------------------
+
+enum class ErrorCode : uint8_t {
+  kBadRequest, kVersionMismatch, kUnknownJob, kShuttingDown, kQueueFull, kInternal
+};
+
+struct ErrorReply {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+struct PongReply {
+  int32_t pid = 0;
+  uint32_t workers = 0;
+  uint64_t queued = 0;
+  uint64_t running = 0;
+};
+
+enum class JobState : uint8_t { kRunning, kDone };
+
+struct JobInfo {
+  JobId job = 0;
+  JobState state = JobState::kRunning;
+  uint32_t total = 0;
+  uint32_t queued = 0;
+  uint32_t running = 0;
+  uint32_t ok = 0;
+  uint32_t failed = 0;
+  uint32_t crashed = 0;
+  uint32_t timeout = 0;
+  uint32_t cancelled = 0;
+  int64_t submitted_unix_us = 0;
+  std::string task;
+};
+
+struct AcceptedReply { JobInfo job; };
+struct ResultBatch {
+  JobId job = 0;
+  std::vector<TaskResult> results;
+  bool done = false;
+};
+struct StatusReply { std::vector<JobInfo> jobs; };
+
+enum class WorkerState : uint8_t { kStarting, kIdle, kBusy, kBackoff, kStopping };
+
+struct WorkerInfo {
+  uint32_t slot = 0;
+  int32_t pid = 0;
+  WorkerState state = WorkerState::kStarting;
+  JobId job = 0;
+  uint32_t task = 0;
+  uint64_t tasks_done = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t uptime_us = 0;
+};
+struct WorkersReply { std::vector<WorkerInfo> workers; };
+struct LogsReply { std::string path; };
+
+using ReplyBody = std::variant<ErrorReply, PongReply, AcceptedReply, ResultBatch, StatusReply,
+                               WorkersReply, LogsReply>;
+
+struct Reply {
+  uint16_t version = kProtocolVersion;
+  RequestId request_id = 0;
+  ReplyBody body;
+};
+
+// ---- coordinator -> worker ------------------------------------------------
+
+struct Assignment {
+  JobId job = 0;
+  uint32_t index = 0;
+  uint32_t attempt = 1;
+  std::string name;
+  std::vector<std::string> args;
+};
+
+struct RunTasks { std::vector<Assignment> tasks; };
+struct ShutdownWorker {};
+
+struct ToWorker {
+  uint16_t version = kProtocolVersion;
+  std::variant<RunTasks, ShutdownWorker> body;
+};
+
+// ---- worker -> coordinator ------------------------------------------------
+
+struct WorkerReady {
+  int32_t pid = 0;
+  uint32_t slot = 0;
+  uint32_t credit = 1;
+};
+
+struct Outcome {
+  JobId job = 0;
+  uint32_t index = 0;
+  uint32_t attempt = 1;
+  bool ok = false;
+  std::string value;
+  std::string error;
+  uint64_t duration_us = 0;
+};
+
+// Worker log records carry no pid or role: the coordinator fills those in
+// from what it knows about the sender.
+struct WorkerReport {
+  std::vector<Outcome> outcomes;
+  std::vector<LogRecord> logs;
+};
+
+struct FromWorker {
+  uint16_t version = kProtocolVersion;
+  std::variant<WorkerReady, WorkerReport> body;
+};
+
+// Names as they appear in JSON output and human text.
+const char* TaskStatusName(TaskStatus status);
+const char* WorkerStateName(WorkerState state);
+const char* JobStateName(JobState state);
+
+}  // namespace jobd

@@ -1,0 +1,352 @@
+#include "daemon/core/supervisor.h"
+
+#include <map>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+
+namespace jobd {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::SizeIs;
+
+// Records what the supervisor asks of the world; can refuse or stall.
+class FakeIo : public SupervisorIo {
+ public:
+  Result<int32_t> SpawnWorker(uint32_t slot) override {
+    if (fail_spawns) return Status::Failed("spawn refused by test");
+    const int32_t pid = next_pid++;
+    spawned.push_back({slot, pid});
+    return pid;
+  }
+  void KillWorker(int32_t pid) override { killed.push_back(pid); }
+  bool SendToWorker(int32_t pid, const ToWorker& message) override {
+    to_workers[pid].push_back(message);
+    return true;
+  }
+  Delivery SendToClient(const ClientId& client, const Reply& reply) override {
+    if (client_delivery != Delivery::kSent) return client_delivery;
+    to_clients[client].push_back(reply);
+    return Delivery::kSent;
+  }
+
+  // The tasks sent to `pid` so far, flattened.
+  std::vector<Assignment> TasksSentTo(int32_t pid) {
+    std::vector<Assignment> tasks;
+    for (const ToWorker& m : to_workers[pid]) {
+      if (auto* run = std::get_if<RunTasks>(&m.body)) {
+        tasks.insert(tasks.end(), run->tasks.begin(), run->tasks.end());
+      }
+    }
+    return tasks;
+  }
+  std::vector<TaskResult> ResultsFor(const ClientId& client, bool* done = nullptr) {
+    std::vector<TaskResult> results;
+    for (const Reply& r : to_clients[client]) {
+      if (auto* batch = std::get_if<ResultBatch>(&r.body)) {
+        results.insert(results.end(), batch->results.begin(), batch->results.end());
+        if (done != nullptr && batch->done) *done = true;
+      }
+    }
+    return results;
+  }
+
+  bool fail_spawns = false;
+  Delivery client_delivery = Delivery::kSent;
+  int32_t next_pid = 100;
+  std::vector<std::pair<uint32_t, int32_t>> spawned;
+  std::vector<int32_t> killed;
+  std::map<int32_t, std::vector<ToWorker>> to_workers;
+  std::map<ClientId, std::vector<Reply>> to_clients;
+};
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  SupervisorTest()
+      : log_("test", std::make_shared<spdlog::sinks::null_sink_mt>()) {}
+
+  void Start(uint32_t workers) {
+    options_.workers = workers;
+    supervisor_ = std::make_unique<Supervisor>(options_, io_, clock_, log_);
+    supervisor_->Start();
+  }
+  void Ready(int32_t pid, uint32_t slot, uint32_t credit = 1) {
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, slot, credit}});
+  }
+  void Complete(int32_t pid, const Assignment& a, bool ok, std::string value) {
+    WorkerReport report;
+    report.outcomes.push_back(Outcome{a.job, a.index, a.attempt, ok, ok ? value : "",
+                                      ok ? "" : value, 1000});
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+  }
+  static SubmitRequest Map(const std::string& task, std::vector<std::string> items,
+                           bool watch = true) {
+    SubmitRequest request;
+    request.default_task = task;
+    for (auto& item : items) request.tasks.push_back(TaskInput{"", {item}});
+    request.watch = watch;
+    return request;
+  }
+
+  SupervisorOptions options_;
+  FakeIo io_;
+  FakeClock clock_;
+  spdlog::logger log_;
+  std::unique_ptr<Supervisor> supervisor_;
+};
+
+TEST_F(SupervisorTest, StartsOneWorkerPerSlot) {
+  Start(3);
+  EXPECT_THAT(io_.spawned, SizeIs(3));
+  EXPECT_EQ(supervisor_->Pong().workers, 0u);  // none ready yet
+  Ready(100, 0);
+  EXPECT_EQ(supervisor_->Pong().workers, 1u);
+}
+
+TEST_F(SupervisorTest, TwoTasksGoToTwoIdleWorkersEvenWithSpareCredit) {
+  Start(2);
+  Ready(100, 0, /*credit=*/4);
+  Ready(101, 1, /*credit=*/4);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("sum_to_num", {"200", "50"})).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(1));
+  EXPECT_THAT(io_.TasksSentTo(101), SizeIs(1));
+}
+
+TEST_F(SupervisorTest, ResultsStreamInCompletionOrder) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  auto accepted = supervisor_->Submit("c", 7, Map("echo", {"slow", "fast"}));
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->total, 2u);
+  supervisor_->Flush();
+  const Assignment slow = io_.TasksSentTo(100).at(0);
+  const Assignment fast = io_.TasksSentTo(101).at(0);
+  EXPECT_EQ(slow.index, 0u);
+  EXPECT_EQ(fast.index, 1u);
+
+  Complete(101, fast, true, "fast");
+  supervisor_->Flush();
+  Complete(100, slow, true, "slow");
+  supervisor_->Flush();
+
+  bool done = false;
+  auto results = io_.ResultsFor("c", &done);
+  ASSERT_THAT(results, SizeIs(2));
+  EXPECT_EQ(results[0].index, 1u);
+  EXPECT_EQ(results[0].result, "fast");
+  EXPECT_EQ(results[0].pid, 101);
+  EXPECT_EQ(results[1].index, 0u);
+  EXPECT_EQ(results[1].pid, 100);
+  EXPECT_TRUE(done);
+  for (const Reply& r : io_.to_clients["c"]) EXPECT_EQ(r.request_id, 7u);
+  EXPECT_EQ(supervisor_->Status(accepted->job)->state, JobState::kDone);
+}
+
+TEST_F(SupervisorTest, QueuedTasksWaitForCredit) {
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));
+  EXPECT_EQ(supervisor_->Pong().queued, 2u);
+  EXPECT_EQ(supervisor_->Pong().running, 1u);
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(2));
+}
+
+TEST_F(SupervisorTest, RoundRobinBetweenJobsOfEqualPriority) {
+  Start(1);
+  Ready(100, 0);
+  auto big = supervisor_->Submit("a", 1, Map("echo", std::vector<std::string>(100, "x")));
+  auto small = supervisor_->Submit("b", 1, Map("echo", {"y", "y"}));
+  for (int i = 0; i < 4; ++i) {
+    supervisor_->Flush();
+    Complete(100, io_.TasksSentTo(100).back(), true, "");
+  }
+  std::vector<JobId> order;
+  for (const Assignment& a : io_.TasksSentTo(100)) order.push_back(a.job);
+  EXPECT_THAT(order, ElementsAre(big->job, small->job, big->job, small->job));
+}
+
+TEST_F(SupervisorTest, HigherPriorityRunsFirst) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest low = Map("echo", {"l1", "l2"});
+  SubmitRequest high = Map("echo", {"h1"});
+  high.priority = 5;
+  ASSERT_TRUE(supervisor_->Submit("a", 1, low).ok());
+  auto high_job = supervisor_->Submit("a", 2, high);
+  supervisor_->Flush();
+  EXPECT_EQ(io_.TasksSentTo(100).at(0).job, high_job->job);
+}
+
+TEST_F(SupervisorTest, CrashedWorkerReportsTaskAndIsReplaced) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  auto job = supervisor_->Submit("c", 1, Map("crash", {"", ""}));
+  supervisor_->Flush();
+  clock_.Advance(std::chrono::seconds(2));
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGSEGV});
+  auto results = io_.ResultsFor("c");
+  supervisor_->Flush();
+  results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kCrashed);
+  EXPECT_EQ(results[0].pid, 100);
+  EXPECT_THAT(results[0].error, ::testing::HasSubstr("killed by SIGSEGV"));
+  EXPECT_THAT(results[0].error, ::testing::HasSubstr("100"));
+  // A replacement for slot 0 was started at once.
+  ASSERT_THAT(io_.spawned, SizeIs(3));
+  EXPECT_EQ(io_.spawned[2].first, 0u);
+  EXPECT_FALSE(supervisor_->IsWorker(100));
+  EXPECT_EQ(supervisor_->Status(job->job)->crashed, 1u);
+}
+
+TEST_F(SupervisorTest, WorkerDyingRightAfterStartBacksOffExponentially) {
+  Start(1);
+  for (int expected_delay_ms : {100, 200, 400}) {
+    const int32_t pid = io_.spawned.back().second;
+    supervisor_->OnWorkerExited(pid, ExitStatus{false, 1});
+    const size_t spawns = io_.spawned.size();
+    ASSERT_TRUE(supervisor_->NextDeadline().has_value());
+    clock_.Advance(Millis(expected_delay_ms - 1));
+    supervisor_->OnTick();
+    EXPECT_EQ(io_.spawned.size(), spawns) << "restarted before " << expected_delay_ms << " ms";
+    clock_.Advance(Millis(1));
+    supervisor_->OnTick();
+    EXPECT_EQ(io_.spawned.size(), spawns + 1);
+  }
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kStarting);
+}
+
+TEST_F(SupervisorTest, FailedSpawnIsRetriedLater) {
+  io_.fail_spawns = true;
+  Start(1);
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kBackoff);
+  io_.fail_spawns = false;
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.spawned, SizeIs(1));
+}
+
+TEST_F(SupervisorTest, OutcomeForATaskTheWorkerDoesNotHoldIsIgnored) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("c", 1, Map("echo", {"a"}));
+  supervisor_->Flush();
+  Assignment bogus = io_.TasksSentTo(100)[0];
+  bogus.attempt = 9;
+  Complete(100, bogus, true, "nope");
+  EXPECT_EQ(supervisor_->Status(job->job)->ok, 0u);
+  EXPECT_EQ(supervisor_->Status(job->job)->running, 1u);
+}
+
+TEST_F(SupervisorTest, WatchReplaysFinishedResultsThenFollows) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("submitter", 1, Map("echo", {"a", "b"}, /*watch=*/false));
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  ASSERT_TRUE(supervisor_->Watch("watcher", 3, job->job).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("watcher"), SizeIs(1));
+  Complete(100, io_.TasksSentTo(100)[1], true, "b");
+  supervisor_->Flush();
+  bool done = false;
+  EXPECT_THAT(io_.ResultsFor("watcher", &done), SizeIs(2));
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(io_.to_clients["submitter"].empty());
+}
+
+TEST_F(SupervisorTest, SlowClientKeepsItsPlaceAndGoneClientIsDropped) {
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  supervisor_->Flush();
+  io_.client_delivery = Delivery::kWouldBlock;
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  EXPECT_TRUE(supervisor_->HasPendingStreams());
+  ASSERT_TRUE(supervisor_->NextDeadline().has_value());
+  io_.client_delivery = Delivery::kSent;
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(1));
+
+  io_.client_delivery = Delivery::kGone;
+  Complete(100, io_.TasksSentTo(100)[1], true, "b");
+  supervisor_->Flush();
+  EXPECT_FALSE(supervisor_->HasPendingStreams());
+}
+
+TEST_F(SupervisorTest, BadSubmissionsAreRefusedWhole) {
+  Start(1);
+  EXPECT_EQ(supervisor_->Submit("c", 1, SubmitRequest{}).status().code(),
+            StatusCode::kInvalidArgument);
+  SubmitRequest nameless;
+  nameless.tasks.push_back(TaskInput{"", {"x"}});
+  EXPECT_EQ(supervisor_->Submit("c", 1, nameless).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(supervisor_->Jobs().empty());
+}
+
+TEST_F(SupervisorTest, FullQueueRefusesTheWholeJob) {
+  options_.max_queued_tasks = 3;
+  Start(1);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  auto refused = supervisor_->Submit("c", 2, Map("echo", {"c", "d"}));
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("queue full"));
+  EXPECT_EQ(supervisor_->Pong().queued, 2u);
+}
+
+TEST_F(SupervisorTest, DrainCancelsQueuedFinishesRunningThenStopsWorkers) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"}));
+  supervisor_->Flush();
+  supervisor_->BeginDrain();
+  supervisor_->Flush();
+  EXPECT_FALSE(supervisor_->Submit("c", 2, Map("echo", {"x"})).ok());
+  // The running task is not interrupted; no shutdown while it runs.
+  EXPECT_THAT(io_.to_workers[100], SizeIs(1));
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  ASSERT_THAT(io_.to_workers[100], SizeIs(2));
+  EXPECT_TRUE(std::holds_alternative<ShutdownWorker>(io_.to_workers[100][1].body));
+  supervisor_->OnWorkerExited(100, ExitStatus{false, 0});
+  EXPECT_TRUE(supervisor_->AllWorkersGone());
+  EXPECT_THAT(io_.spawned, SizeIs(1));  // no replacement while draining
+
+  const JobInfo info = *supervisor_->Status(job->job);
+  EXPECT_EQ(info.ok, 1u);
+  EXPECT_EQ(info.cancelled, 2u);
+  bool done = false;
+  EXPECT_THAT(io_.ResultsFor("c", &done), SizeIs(3));
+  EXPECT_TRUE(done);
+}
+
+TEST_F(SupervisorTest, KillAllAtDrainDeadlineCancelsWhatRuns) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("c", 1, Map("sleep", {"100000"}));
+  supervisor_->Flush();
+  supervisor_->BeginDrain();
+  supervisor_->KillAll();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  EXPECT_EQ(supervisor_->Status(job->job)->cancelled, 1u);
+}
+
+TEST(ExitStatusTest, DescribesSignalsAndCodes) {
+  EXPECT_EQ((ExitStatus{true, SIGSEGV}.Describe()), "killed by SIGSEGV");
+  EXPECT_EQ((ExitStatus{false, 3}.Describe()), "exited with code 3");
+}
+
+}  // namespace
+}  // namespace jobd
