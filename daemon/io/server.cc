@@ -105,7 +105,6 @@ int Server::Run() {
   }
   supervisor_.Start();
   log_.info("jobd listening on {} with {} workers", config_.client_endpoint, config_.workers);
-  sd_notify(0, "READY=1");
 
   zmq::pollitem_t items[] = {
       {nullptr, signals_->fd(), ZMQ_POLLIN, 0},
@@ -130,6 +129,11 @@ int Server::Run() {
     if (items[2].revents & ZMQ_POLLIN) HandleClientMessages();
     supervisor_.OnTick();
     supervisor_.Flush();
+    if (!announced_ready_ && supervisor_.Pong().workers == config_.workers) {
+      announced_ready_ = true;
+      log_.info("all {} workers ready", config_.workers);
+      sd_notify(0, "READY=1");
+    }
   }
   if (force_exit_) {
     supervisor_.KillAll();

@@ -77,6 +77,7 @@ class Server final : private SupervisorIo {
   std::optional<TimePoint> drain_deadline_;
   std::optional<TimePoint> exit_deadline_;  // for flushing streams once workers are gone
   bool killed_ = false;
+  bool announced_ready_ = false;  // READY=1 goes out once every worker is up
   bool force_exit_ = false;
 };
 

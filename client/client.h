@@ -1,0 +1,112 @@
+// The jobd client library: one DEALER connection to the coordinator, simple
+// request/reply calls and result streams. Used by jobctl and by programs
+// that submit work to jobd.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "client/ordered_buffer.h"
+#include "proto/messages.h"
+#include "util/clock.h"
+#include "util/status.h"
+
+namespace jobd {
+
+struct ClientOptions {
+  std::string endpoint;
+  // Bound on the Ping handshake in Connect().
+  Millis connect_timeout{800};
+  // Silence this long makes the client Ping; twice this long, it gives up.
+  Millis liveness_timeout{5000};
+};
+
+class ResultStream;
+
+// Not thread safe. At most one ResultStream may be open at a time, and the
+// Client must outlive it. Every wait is bounded: a silent daemon becomes
+// Status::Unavailable, never a hang. Errors the daemon sends (ErrorReply)
+// become a Status carrying the daemon's message: kUnknownJob -> NotFound,
+// kBadRequest/kVersionMismatch -> InvalidArgument, kShuttingDown/kQueueFull
+// -> Unavailable, others -> Failed.
+class Client {
+ public:
+  // Fails at once on a bad endpoint or a missing ipc socket file, and with
+  // Unavailable when the daemon does not answer a Ping within connect_timeout.
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // `*round_trip`, if given, receives the time from send to answer.
+  Result<PongReply> Ping(Micros* round_trip = nullptr);
+  // Submits and returns as soon as the job is accepted (request.watch is ignored).
+  Result<JobInfo> Submit(SubmitRequest request);
+  // Submits and streams the job's results.
+  Result<std::unique_ptr<ResultStream>> Map(SubmitRequest request, bool ordered);
+  // Streams an existing job's results: those already done first.
+  Result<std::unique_ptr<ResultStream>> Watch(JobId job, bool ordered);
+  Result<JobInfo> Status(JobId job);
+  Result<std::vector<JobInfo>> Jobs();
+  Result<std::vector<WorkerInfo>> Workers();
+  // The daemon's jobd.jsonl.
+  Result<std::string> LogPath();
+
+  const std::string& endpoint() const { return options_.endpoint; }
+
+ private:
+  friend class ResultStream;
+
+  explicit Client(ClientOptions options);
+
+  Result<RequestId> Send(RequestBody body);
+  // The next reply to `id`. With `hard_limit`, gives up after it without
+  // pinging (the handshake); otherwise pings after liveness_timeout of
+  // silence and gives up after twice that.
+  Result<ReplyBody> Await(RequestId id, std::optional<Millis> hard_limit = std::nullopt);
+  Result<ReplyBody> Call(RequestBody body);
+  Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered);
+
+  const ClientOptions options_;
+  // Declared before the socket: the socket must close first.
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  RequestId next_request_id_ = 1;
+};
+
+// The results of one job, in completion order, or in index order when
+// `ordered`. Borrows the Client that opened it.
+class ResultStream {
+ public:
+  ResultStream(const ResultStream&) = delete;
+  ResultStream& operator=(const ResultStream&) = delete;
+
+  // The job as the daemon accepted it (total = number of tasks).
+  const JobInfo& job() const { return job_; }
+
+  // The next result, std::nullopt at the end of the job, or why neither.
+  // After an error the stream is unusable.
+  Result<std::optional<TaskResult>> Next();
+
+ private:
+  friend class Client;
+
+  ResultStream(Client* client, RequestId id, bool ordered)
+      : client_(client), id_(id), ordered_(ordered) {}
+  void Take(ResultBatch batch);
+
+  Client* const client_;
+  const RequestId id_;
+  const bool ordered_;
+  JobInfo job_;
+  bool done_ = false;
+  std::deque<TaskResult> ready_;  // in the order Next() hands them out
+  OrderedBuffer reorder_;         // used when ordered_
+};
+
+}  // namespace jobd

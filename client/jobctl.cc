@@ -1,0 +1,345 @@
+// jobctl: the command-line client of jobd. Arguments -> Client -> output.
+// Exit status: 0 all tasks ok / request done, 1 a task or the request
+// failed, 2 usage or connection errors.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "client/log_tail.h"
+#include "client/output.h"
+#include "client/progress_line.h"
+#include "util/duration.h"
+#include "util/endpoints.h"
+#include "util/log_record.h"
+
+namespace jobd {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitNotOk = 1;
+constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string socket;
+  bool json = false;
+};
+
+struct SubmitOptions {
+  std::string task;
+  std::vector<std::string> args;
+  uint32_t retries = 1;
+  std::string timeout;
+  int32_t priority = 0;
+  bool ordered = false;
+};
+
+struct LogsOptions {
+  bool follow = false;
+  std::optional<int32_t> pid;
+  std::optional<uint64_t> job;
+  std::string log_dir;
+};
+
+void PrintError(const std::string& message) {
+  std::fprintf(stderr, "jobctl: %s\n", message.c_str());
+}
+
+// One line to stdout, flushed at once so that results stream through pipes.
+void PrintLine(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+// Connection trouble and requests the daemon rejects as malformed are the
+// caller's to fix (2); anything else the request itself failed (1).
+int ExitFor(const Status& status) {
+  const bool usage = status.code() == StatusCode::kUnavailable ||
+                     status.code() == StatusCode::kInvalidArgument;
+  return usage ? kExitUsage : kExitNotOk;
+}
+
+int Fail(const Status& status) {
+  PrintError(status.message());
+  return ExitFor(status);
+}
+
+Result<std::unique_ptr<Client>> Open(const GlobalOptions& global) {
+  ClientOptions options;
+  options.endpoint = global.socket;
+  return Client::Connect(options);
+}
+
+Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
+  SubmitRequest request;
+  request.default_task = options.task;
+  request.retries = options.retries;
+  request.priority = options.priority;
+  if (!options.timeout.empty()) {
+    Result<Micros> timeout = ParseDuration(options.timeout);
+    if (!timeout.ok()) {
+      return Status::InvalidArgument("--timeout: " + timeout.status().message());
+    }
+    request.timeout_us = static_cast<uint64_t>(timeout->count());
+  }
+  for (const std::string& arg : options.args) request.tasks.push_back(TaskInput{"", {arg}});
+  return request;
+}
+
+void AddSubmitOptions(CLI::App* command, SubmitOptions* options) {
+  command->add_option("TASK", options->task, "the task to run, e.g. sum_to_num")->required();
+  command->add_option("ARG", options->args, "one task per ARG")->required();
+  command->add_option("--retries", options->retries, "retries after a crash")
+      ->capture_default_str();
+  command->add_option("--timeout", options->timeout, "per-task time limit, e.g. 500ms, 30s, 5m");
+  command->add_option("--priority", options->priority, "higher runs first")
+      ->capture_default_str();
+}
+
+// Prints every result of `stream`; 0 when all ended ok.
+int StreamResults(const GlobalOptions& global, ResultStream& stream) {
+  const JobInfo& job = stream.job();
+  const bool stdout_is_tty = ::isatty(STDOUT_FILENO) == 1;
+  ProgressLine progress(stderr, ::isatty(STDERR_FILENO) == 1, job.total,
+                        std::chrono::steady_clock::now());
+  uint32_t seen = 0;
+  bool all_ok = true;
+  while (true) {
+    Result<std::optional<TaskResult>> next = stream.Next();
+    if (!next.ok()) {
+      progress.Clear();
+      return Fail(next.status());
+    }
+    if (!next->has_value()) break;
+    const TaskResult& result = **next;
+    // Results and the progress line share the terminal: erase it first.
+    if (stdout_is_tty) progress.Clear();
+    PrintLine(global.json ? ResultJsonLine(result) : ResultHumanLine(result, job.total));
+    progress.Add(result, std::chrono::steady_clock::now());
+    ++seen;
+    all_ok = all_ok && result.status == TaskStatus::kOk;
+  }
+  progress.Clear();
+  if (seen < job.total) {
+    PrintError("job " + std::to_string(job.job) + " ended with " + std::to_string(seen) +
+               " of " + std::to_string(job.total) + " results");
+    all_ok = false;
+  }
+  return all_ok ? kExitOk : kExitNotOk;
+}
+
+int RunPing(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Micros round_trip{0};
+  Result<PongReply> pong = (*client)->Ping(&round_trip);
+  if (!pong.ok()) return Fail(pong.status());
+  PrintLine(global.json ? PingJsonLine(*pong, round_trip) : PingHumanLine(*pong, round_trip));
+  return kExitOk;
+}
+
+int RunMap(const GlobalOptions& global, const SubmitOptions& options) {
+  Result<SubmitRequest> request = BuildSubmit(options);
+  if (!request.ok()) return Fail(request.status());
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<std::unique_ptr<ResultStream>> stream =
+      (*client)->Map(std::move(*request), options.ordered);
+  if (!stream.ok()) return Fail(stream.status());
+  return StreamResults(global, **stream);
+}
+
+int RunSubmit(const GlobalOptions& global, const SubmitOptions& options) {
+  Result<SubmitRequest> request = BuildSubmit(options);
+  if (!request.ok()) return Fail(request.status());
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<JobInfo> job = (*client)->Submit(std::move(*request));
+  if (!job.ok()) return Fail(job.status());
+  PrintLine(global.json ? SubmittedJsonLine(job->job) : std::to_string(job->job));
+  return kExitOk;
+}
+
+int RunWatch(const GlobalOptions& global, JobId job, bool ordered) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<std::unique_ptr<ResultStream>> stream = (*client)->Watch(job, ordered);
+  if (!stream.ok()) return Fail(stream.status());
+  return StreamResults(global, **stream);
+}
+
+int PrintJobs(const GlobalOptions& global, const std::vector<JobInfo>& jobs) {
+  if (!global.json) {
+    PrintLine(JobsTable(jobs));
+    return kExitOk;
+  }
+  for (const JobInfo& job : jobs) PrintLine(JobJsonLine(job));
+  return kExitOk;
+}
+
+int RunStatus(const GlobalOptions& global, std::optional<JobId> job) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  if (!job) {
+    Result<std::vector<JobInfo>> jobs = (*client)->Jobs();
+    if (!jobs.ok()) return Fail(jobs.status());
+    return PrintJobs(global, *jobs);
+  }
+  Result<JobInfo> info = (*client)->Status(*job);
+  if (!info.ok()) return Fail(info.status());
+  PrintLine(global.json ? JobJsonLine(*info) : JobHumanText(*info));
+  return kExitOk;
+}
+
+int RunJobs(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<std::vector<JobInfo>> jobs = (*client)->Jobs();
+  if (!jobs.ok()) return Fail(jobs.status());
+  return PrintJobs(global, *jobs);
+}
+
+int RunWorkers(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<std::vector<WorkerInfo>> workers = (*client)->Workers();
+  if (!workers.ok()) return Fail(workers.status());
+  if (!global.json) {
+    PrintLine(WorkersTable(*workers));
+    return kExitOk;
+  }
+  for (const WorkerInfo& worker : *workers) PrintLine(WorkerJsonLine(worker));
+  return kExitOk;
+}
+
+// Prints one stored log line, if it passes the filters. Lines that do not
+// parse are printed as they are: a log reader must never hide anything.
+void PrintLogLine(const GlobalOptions& global, const LogsOptions& options,
+                  const std::string& line) {
+  if (line.empty()) return;
+  Result<LogRecord> record = ParseJsonLine(line);
+  if (!record.ok()) {
+    PrintLine(line);
+    return;
+  }
+  if (options.pid && record->pid != *options.pid) return;
+  if (options.job && record->job != options.job) return;
+  PrintLine(global.json ? line : FormatHumanLine(*record));
+}
+
+int RunLogs(const GlobalOptions& global, const LogsOptions& options) {
+  std::string path;
+  if (!options.log_dir.empty()) {
+    path = options.log_dir + "/jobd.jsonl";
+  } else {
+    Result<std::unique_ptr<Client>> client = Open(global);
+    if (!client.ok()) return Fail(client.status());
+    Result<std::string> log_path = (*client)->LogPath();
+    if (!log_path.ok()) return Fail(log_path.status());
+    path = std::move(*log_path);
+  }
+  LogTail tail(path);
+  std::vector<std::string> lines;
+  while (true) {
+    lines.clear();
+    const Status read = tail.ReadLines(&lines);
+    // While following, a missing file is one not yet (re)created.
+    if (!read.ok() && !(options.follow && read.code() == StatusCode::kNotFound)) {
+      return Fail(read);
+    }
+    for (const std::string& line : lines) PrintLogLine(global, options, line);
+    if (!options.follow) break;
+    // TODO(perf): inotify instead of polling; 200 ms is what people expect of tail -f.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  PrintLogLine(global, options, tail.partial());
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"jobctl: submit work to jobd, watch results, read its logs"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may come after the verb too
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "jobctl: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
+
+  GlobalOptions global;
+  global.socket = DefaultClientEndpoint();
+  app.add_option("--socket", global.socket, "jobd's endpoint (default: $JOBD_SOCKET or the "
+                                            "per-user socket)")
+      ->capture_default_str();
+  app.add_flag("--json", global.json, "machine output: one JSON object per line");
+
+  CLI::App* ping = app.add_subcommand("ping", "check that jobd answers; print the round trip");
+
+  SubmitOptions map_options;
+  CLI::App* map = app.add_subcommand("map", "run TASK once per ARG, stream results as they end");
+  AddSubmitOptions(map, &map_options);
+  map->add_flag("--ordered", map_options.ordered, "print in submission order");
+
+  SubmitOptions submit_options;
+  CLI::App* submit = app.add_subcommand("submit", "like map, but print the job id and return");
+  AddSubmitOptions(submit, &submit_options);
+
+  JobId watch_job = 0;
+  bool watch_ordered = false;
+  CLI::App* watch = app.add_subcommand("watch", "stream a job's results (those done first)");
+  watch->add_option("JOB", watch_job, "job id")->required();
+  watch->add_flag("--ordered", watch_ordered, "print in submission order");
+
+  JobId status_job = 0;
+  CLI::App* status =
+      app.add_subcommand("status", "a job's state and counts (all jobs without JOB)");
+  CLI::Option* status_job_option = status->add_option("JOB", status_job, "job id");
+
+  CLI::App* jobs = app.add_subcommand("jobs", "recent jobs");
+  CLI::App* workers = app.add_subcommand("workers", "the worker processes");
+
+  LogsOptions logs_options;
+  int32_t log_pid = 0;
+  uint64_t log_job = 0;
+  CLI::App* logs = app.add_subcommand("logs", "print jobd's structured log");
+  logs->add_flag("-f,--follow", logs_options.follow, "keep printing new records");
+  CLI::Option* log_pid_option = logs->add_option("--pid", log_pid, "only records of this PID");
+  CLI::Option* log_job_option = logs->add_option("--job", log_job, "only records of this job");
+  logs->add_option("--log-dir", logs_options.log_dir,
+                   "read DIR/jobd.jsonl instead of asking jobd where it is");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  if (Status s = ValidateEndpoint(global.socket); !s.ok()) return Fail(s);
+
+  if (ping->parsed()) return RunPing(global);
+  if (map->parsed()) return RunMap(global, map_options);
+  if (submit->parsed()) return RunSubmit(global, submit_options);
+  if (watch->parsed()) return RunWatch(global, watch_job, watch_ordered);
+  if (status->parsed()) {
+    return RunStatus(global, status_job_option->count() > 0 ? std::optional<JobId>(status_job)
+                                                            : std::nullopt);
+  }
+  if (jobs->parsed()) return RunJobs(global);
+  if (workers->parsed()) return RunWorkers(global);
+  if (logs->parsed()) {
+    if (log_pid_option->count() > 0) logs_options.pid = log_pid;
+    if (log_job_option->count() > 0) logs_options.job = log_job;
+    return RunLogs(global, logs_options);
+  }
+  return kExitUsage;  // unreachable: require_subcommand(1)
+}
+
+}  // namespace
+}  // namespace jobd
+
+int main(int argc, char** argv) { return jobd::Main(argc, argv); }

@@ -1,0 +1,210 @@
+#include "client/output.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace jobd {
+namespace {
+
+// Keys in the order the contract shows them.
+using Json = nlohmann::ordered_json;
+
+std::string Dump(const Json& json) {
+  // Task output may hold any bytes: replace invalid UTF-8 rather than throw.
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+double Millis3(uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+
+std::string UtcTimestamp(int64_t unix_us) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_us / 1000000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string LocalTimestamp(int64_t unix_us) {
+  if (unix_us <= 0) return "-";
+  const std::time_t seconds = static_cast<std::time_t>(unix_us / 1000000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+  return text;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{}B", bytes);
+  const char* units[] = {"K", "M", "G", "T"};
+  double value = static_cast<double>(bytes) / 1024.0;
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.1f}{}", value, units[unit]);
+}
+
+uint32_t NotOk(const JobInfo& job) {
+  return job.failed + job.crashed + job.timeout + job.cancelled;
+}
+
+// Columns left-aligned, two spaces apart, no trailing blanks.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    if (!out.empty()) out += '\n';
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HumanDuration(uint64_t micros) {
+  if (micros < 1000000) return fmt::format("{:.1f} ms", Millis3(micros));
+  if (micros < 60000000) return fmt::format("{:.2f} s", static_cast<double>(micros) / 1e6);
+  const uint64_t seconds = micros / 1000000;
+  if (seconds < 3600) return fmt::format("{}m{:02}s", seconds / 60, seconds % 60);
+  if (seconds < 86400) return fmt::format("{}h{:02}m", seconds / 3600, seconds % 3600 / 60);
+  return fmt::format("{}d{:02}h", seconds / 86400, seconds % 86400 / 3600);
+}
+
+std::string ResultJsonLine(const TaskResult& r) {
+  const bool ok = r.status == TaskStatus::kOk;
+  Json json;
+  json["job"] = r.job;
+  json["index"] = r.index;
+  json["status"] = TaskStatusName(r.status);
+  json["result"] = ok ? Json(r.result) : Json(nullptr);
+  json["error"] = ok ? Json(nullptr) : Json(r.error);
+  json["pid"] = r.pid;
+  json["attempts"] = r.attempts;
+  json["duration_ms"] = Millis3(r.duration_us);
+  return Dump(json);
+}
+
+std::string ResultHumanLine(const TaskResult& r, uint32_t total) {
+  const size_t width = std::to_string(total > 0 ? total - 1 : 0).size();
+  std::string line = fmt::format("[{:>{}}] {}", r.index, width, TaskStatusName(r.status));
+  if (r.status == TaskStatus::kOk) {
+    line += " " + r.result;
+    line += fmt::format("  (pid {}, {}", r.pid, HumanDuration(r.duration_us));
+    if (r.attempts > 1) line += fmt::format(", {} attempts", r.attempts);
+    return line + ")";
+  }
+  if (!r.error.empty()) line += ": " + r.error;
+  if (r.attempts == 0) return line + "  (never ran)";
+  return line + fmt::format("  (pid {}, {} attempt{})", r.pid, r.attempts,
+                            r.attempts == 1 ? "" : "s");
+}
+
+std::string PingHumanLine(const PongReply& pong, Micros round_trip) {
+  return fmt::format("jobd pid {} answered in {:.2f} ms ({} worker{}, {} queued, {} running)",
+                     pong.pid, static_cast<double>(round_trip.count()) / 1000.0, pong.workers,
+                     pong.workers == 1 ? "" : "s", pong.queued, pong.running);
+}
+
+std::string PingJsonLine(const PongReply& pong, Micros round_trip) {
+  Json json;
+  json["rtt_ms"] = std::round(static_cast<double>(round_trip.count()) / 10.0) / 100.0;
+  json["pid"] = pong.pid;
+  json["workers"] = pong.workers;
+  json["queued"] = pong.queued;
+  json["running"] = pong.running;
+  return Dump(json);
+}
+
+std::string SubmittedJsonLine(JobId job) { return Dump(Json{{"job", job}}); }
+
+std::string JobHumanText(const JobInfo& job) {
+  return Table({
+      {"job", std::to_string(job.job)},
+      {"task", job.task.empty() ? "-" : job.task},
+      {"state", JobStateName(job.state)},
+      {"submitted", LocalTimestamp(job.submitted_unix_us)},
+      {"total", std::to_string(job.total)},
+      {"queued", std::to_string(job.queued)},
+      {"running", std::to_string(job.running)},
+      {"ok", std::to_string(job.ok)},
+      {"failed", std::to_string(job.failed)},
+      {"crashed", std::to_string(job.crashed)},
+      {"timeout", std::to_string(job.timeout)},
+      {"cancelled", std::to_string(job.cancelled)},
+  });
+}
+
+std::string JobJsonLine(const JobInfo& job) {
+  Json json;
+  json["job"] = job.job;
+  json["task"] = job.task;
+  json["state"] = JobStateName(job.state);
+  json["total"] = job.total;
+  json["queued"] = job.queued;
+  json["running"] = job.running;
+  json["ok"] = job.ok;
+  json["failed"] = job.failed;
+  json["crashed"] = job.crashed;
+  json["timeout"] = job.timeout;
+  json["cancelled"] = job.cancelled;
+  json["submitted"] =
+      job.submitted_unix_us > 0 ? Json(UtcTimestamp(job.submitted_unix_us)) : Json(nullptr);
+  return Dump(json);
+}
+
+std::string JobsTable(const std::vector<JobInfo>& jobs) {
+  std::vector<std::vector<std::string>> rows = {
+      {"JOB", "STATE", "TASK", "TOTAL", "QUEUED", "RUNNING", "OK", "FAILED", "SUBMITTED"}};
+  for (const JobInfo& job : jobs) {
+    rows.push_back({std::to_string(job.job), JobStateName(job.state),
+                    job.task.empty() ? "-" : job.task, std::to_string(job.total),
+                    std::to_string(job.queued), std::to_string(job.running),
+                    std::to_string(job.ok), std::to_string(NotOk(job)),
+                    LocalTimestamp(job.submitted_unix_us)});
+  }
+  return Table(rows);
+}
+
+std::string WorkersTable(const std::vector<WorkerInfo>& workers) {
+  std::vector<std::vector<std::string>> rows = {
+      {"SLOT", "PID", "STATE", "JOB", "TASK", "DONE", "RSS", "UPTIME"}};
+  for (const WorkerInfo& w : workers) {
+    const bool has_job = w.job != 0;
+    rows.push_back({std::to_string(w.slot), std::to_string(w.pid), WorkerStateName(w.state),
+                    has_job ? std::to_string(w.job) : "-", has_job ? std::to_string(w.task) : "-",
+                    std::to_string(w.tasks_done), HumanBytes(w.rss_bytes),
+                    HumanDuration(w.uptime_us)});
+  }
+  return Table(rows);
+}
+
+std::string WorkerJsonLine(const WorkerInfo& w) {
+  const bool has_job = w.job != 0;
+  Json json;
+  json["slot"] = w.slot;
+  json["pid"] = w.pid;
+  json["state"] = WorkerStateName(w.state);
+  json["job"] = has_job ? Json(w.job) : Json(nullptr);
+  json["task"] = has_job ? Json(w.task) : Json(nullptr);
+  json["tasks_done"] = w.tasks_done;
+  json["rss_bytes"] = w.rss_bytes;
+  json["uptime_s"] = static_cast<double>(w.uptime_us) / 1e6;
+  return Dump(json);
+}
+
+}  // namespace jobd

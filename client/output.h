@@ -1,0 +1,50 @@
+// jobctl's output lines, human and JSON (--json), as pure functions of the
+// reply values so that tests can check them exactly. No trailing newlines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proto/messages.h"
+#include "util/clock.h"
+
+namespace jobd {
+
+// {"job":1,"index":0,"status":"ok","result":"...","error":null,"pid":4242,
+//  "attempts":1,"duration_ms":41.2} on one line; result is null unless ok,
+// error null when ok.
+std::string ResultJsonLine(const TaskResult& result);
+// "[0] ok 1250000525000055  (pid 4242, 41.2 ms)" or
+// "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)".
+// The index is padded to the width of the job's largest index.
+std::string ResultHumanLine(const TaskResult& result, uint32_t total);
+
+// "jobd pid 1234 answered in 0.21 ms (2 workers, 0 queued, 0 running)"
+std::string PingHumanLine(const PongReply& pong, Micros round_trip);
+// {"rtt_ms":0.21,"pid":1234,"workers":2,"queued":0,"running":0}
+std::string PingJsonLine(const PongReply& pong, Micros round_trip);
+
+// {"job":7}
+std::string SubmittedJsonLine(JobId job);
+
+// "key  value" lines: job, task, state, submitted, total, queued, running,
+// ok, failed, crashed, timeout, cancelled.
+std::string JobHumanText(const JobInfo& job);
+// {"job":7,"task":"spin","state":"running","total":..,"queued":..,"running":..,"ok":..,
+//  "failed":..,"crashed":..,"timeout":..,"cancelled":..,"submitted":"2026-01-02T03:04:05Z"}
+std::string JobJsonLine(const JobInfo& job);
+// JOB STATE TASK TOTAL QUEUED RUNNING OK FAILED SUBMITTED (FAILED counts
+// every task that ended other than ok).
+std::string JobsTable(const std::vector<JobInfo>& jobs);
+
+// SLOT PID STATE JOB TASK DONE RSS UPTIME
+std::string WorkersTable(const std::vector<WorkerInfo>& workers);
+// {"slot":0,"pid":..,"state":"busy","job":7,"task":3,"tasks_done":..,"rss_bytes":..,"uptime_s":..}
+// job and task are null when the worker has no job.
+std::string WorkerJsonLine(const WorkerInfo& worker);
+
+// "41.2 ms", "1.50 s", "2m05s", "1h02m".
+std::string HumanDuration(uint64_t micros);
+
+}  // namespace jobd

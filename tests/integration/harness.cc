@@ -1,0 +1,259 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace jobd::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<std::string> EnvironmentWith(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string key = entry.substr(0, entry.find('='));
+    if (extra.count(key) == 0) env.push_back(entry);
+  }
+  for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
+  return env;
+}
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+            int stdout_fd, int stderr_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+  std::vector<std::string> args = argv;
+  std::vector<std::string> envs = EnvironmentWith(env);
+  auto c_args = CStrings(args);
+  auto c_env = CStrings(envs);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, c_args.data(), c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << args[0] << ": " << std::strerror(rc);
+    return -1;
+  }
+  return pid;
+}
+
+// Waits for `pid` until the deadline, through a pidfd so that the wait is
+// an event, not a polling loop. Returns false on timeout.
+bool WaitFor(pid_t pid, Clock::time_point deadline, int* status) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd p = {pidfd, POLLIN, 0};
+    int rc;
+    do {
+      rc = poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    } while (rc < 0 && errno == EINTR);
+    close(pidfd);
+    if (rc == 0) return false;
+  }
+  while (waitpid(pid, status, 0) < 0) {
+    if (errno != EINTR) return true;
+  }
+  return true;
+}
+
+int ExitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::milliseconds deadline_in) {
+  CommandResult result;
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return result;
+  }
+  const auto start = Clock::now();
+  const auto deadline = start + deadline_in;
+  const pid_t pid = Spawn(argv, env, out_pipe[1], err_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  bool timed_out = false;
+  while (open_fds > 0 && pid > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[65536];
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  int status = 0;
+  if (pid > 0 && !WaitFor(pid, Clock::now() + std::chrono::seconds(10), &status)) {
+    kill(pid, SIGKILL);
+    WaitFor(pid, Clock::now() + std::chrono::seconds(10), &status);
+  }
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  if (timed_out) {
+    ADD_FAILURE() << argv[0] << " did not finish within " << deadline_in.count() << " ms";
+    result.exit_code = -1;
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+    result.exit_code = 128 + result.signal;
+  } else {
+    result.exit_code = WEXITSTATUS(status);
+  }
+  return result;
+}
+
+std::string BinPath(const std::string& program) { return std::string(JOBD_BIN_DIR) + "/" + program; }
+
+TempDir::TempDir() {
+  // Short: an ipc path must fit in 107 bytes.
+  char pattern[] = "/tmp/jobd-t.XXXXXX";
+  const char* made = mkdtemp(pattern);
+  if (made == nullptr) ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  path_ = made != nullptr ? made : "/tmp";
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int workers) {
+  std::unique_ptr<Jobd> jobd(new Jobd());
+  jobd->endpoint_ = "ipc://" + jobd->dir() + "/jobd.sock";
+
+  // A NOTIFY_SOCKET of our own: jobd says READY=1 there, as to systemd.
+  const std::string notify_path = jobd->dir() + "/notify.sock";
+  const int notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  if (bind(notify_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ADD_FAILURE() << "bind " << notify_path << ": " << std::strerror(errno);
+  }
+
+  std::vector<std::string> argv = {BinPath("jobd"), "--socket", jobd->endpoint_,
+                                   "--workers", std::to_string(workers),
+                                   "--state-dir", jobd->dir() + "/state",
+                                   "--log-dir", jobd->dir() + "/log"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  const std::string stderr_path = jobd->dir() + "/jobd.stderr";
+  const int err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const int out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  jobd->pid_ = Spawn(argv, {{"NOTIFY_SOCKET", notify_path}}, out_fd, err_fd);
+  close(err_fd);
+  close(out_fd);
+
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  bool ready = false;
+  while (!ready && Clock::now() < deadline && jobd->pid_ > 0) {
+    pollfd p = {notify_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char buf[512];
+      const ssize_t n = recv(notify_fd, buf, sizeof buf - 1, 0);
+      if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos) {
+        ready = true;
+      }
+    } else if (waitpid(jobd->pid_, nullptr, WNOHANG) == jobd->pid_) {
+      jobd->pid_ = -1;  // it died before it was ready
+    }
+  }
+  close(notify_fd);
+  if (!ready) {
+    ADD_FAILURE() << "jobd did not become ready; its stderr:\n" << jobd->Stderr();
+    return nullptr;
+  }
+  return jobd;
+}
+
+Jobd::~Jobd() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status;
+    WaitFor(pid_, Clock::now() + std::chrono::seconds(10), &status);
+  }
+}
+
+CommandResult Jobd::Jobctl(std::vector<std::string> args, std::chrono::milliseconds deadline) const {
+  std::vector<std::string> argv = {BinPath("jobctl"), "--socket", endpoint_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, deadline);
+}
+
+void Jobd::Signal(int sig) const {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+int Jobd::StopWith(int sig, std::chrono::milliseconds deadline) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  return WaitForExit(deadline);
+}
+
+int Jobd::WaitForExit(std::chrono::milliseconds deadline) {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  if (!WaitFor(pid_, Clock::now() + deadline, &status)) return -1;
+  pid_ = -1;
+  return ExitCodeOf(status);
+}
+
+std::string Jobd::Stderr() const {
+  std::ifstream in(dir_.path() + "/jobd.stderr");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace jobd::testing

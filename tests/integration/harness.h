@@ -1,0 +1,78 @@
+// Runs the real programs for integration tests: a jobd on a private ipc
+// endpoint in a temporary directory, and jobctl commands with a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jobd::testing {
+
+struct CommandResult {
+  int exit_code = -1;     // -1: killed at the deadline
+  int signal = 0;         // the signal that ended it, if any
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Runs `argv` (argv[0] a path) with extra environment entries, capturing
+// stdout and stderr. Kills it with SIGKILL at the deadline.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {},
+                         std::chrono::milliseconds deadline = std::chrono::seconds(60));
+
+std::string BinPath(const std::string& program);  // build/bin/<program>
+
+// A temporary directory removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class Jobd {
+ public:
+  // Starts jobd and waits (bounded) for its READY=1 on a NOTIFY_SOCKET,
+  // which it sends once every worker is up. Fails the test on timeout.
+  static std::unique_ptr<Jobd> Start(std::vector<std::string> extra_args = {},
+                                     int workers = 2);
+  ~Jobd();  // SIGKILLs jobd if it is still running
+
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string log_path() const { return dir_.path() + "/log/jobd.jsonl"; }
+  pid_t pid() const { return pid_; }
+
+  // jobctl --socket <endpoint> args...
+  CommandResult Jobctl(std::vector<std::string> args,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(60)) const;
+
+  // Sends `sig` and waits (bounded) for jobd to exit. Returns its exit
+  // code, or -1 if it did not exit in time, or 128+signal if killed.
+  int StopWith(int sig, std::chrono::milliseconds deadline = std::chrono::seconds(30));
+  // Waits (bounded) for jobd to exit by itself; the result as for StopWith.
+  int WaitForExit(std::chrono::milliseconds deadline = std::chrono::seconds(30));
+  // Sends a signal without waiting.
+  void Signal(int sig) const;
+  std::string Stderr() const;
+
+ private:
+  Jobd() = default;
+  TempDir dir_;
+  std::string endpoint_;
+  pid_t pid_ = -1;
+};
+
+// Every line of a file.
+std::vector<std::string> ReadLines(const std::string& path);
+
+}  // namespace jobd::testing

@@ -1,0 +1,156 @@
+#include "client/output.h"
+
+#include <gtest/gtest.h>
+
+#include "client/progress_line.h"
+
+namespace jobd {
+namespace {
+
+TaskResult OkResult() {
+  TaskResult r;
+  r.job = 1;
+  r.index = 0;
+  r.status = TaskStatus::kOk;
+  r.result = "1250000525000055";
+  r.pid = 4242;
+  r.attempts = 1;
+  r.duration_us = 41200;
+  return r;
+}
+
+TaskResult CrashedResult() {
+  TaskResult r;
+  r.job = 1;
+  r.index = 2;
+  r.status = TaskStatus::kCrashed;
+  r.error = "worker 4243 killed by SIGSEGV";
+  r.pid = 4243;
+  r.attempts = 1;
+  r.duration_us = 1500;
+  return r;
+}
+
+TEST(OutputTest, OkResultJsonLine) {
+  EXPECT_EQ(ResultJsonLine(OkResult()),
+            R"({"job":1,"index":0,"status":"ok","result":"1250000525000055","error":null,)"
+            R"("pid":4242,"attempts":1,"duration_ms":41.2})");
+}
+
+TEST(OutputTest, FailedResultJsonLine) {
+  TaskResult r = CrashedResult();
+  r.status = TaskStatus::kFailed;
+  r.error = "bad \"input\"";
+  r.result = "ignored";
+  EXPECT_EQ(ResultJsonLine(r),
+            R"({"job":1,"index":2,"status":"failed","result":null,"error":"bad \"input\"",)"
+            R"("pid":4243,"attempts":1,"duration_ms":1.5})");
+}
+
+TEST(OutputTest, InvalidUtf8DoesNotThrow) {
+  TaskResult r = OkResult();
+  r.result = "\xff\xfe";
+  EXPECT_NO_THROW(ResultJsonLine(r));
+}
+
+TEST(OutputTest, ResultHumanLines) {
+  EXPECT_EQ(ResultHumanLine(OkResult(), 3), "[0] ok 1250000525000055  (pid 4242, 41.2 ms)");
+  EXPECT_EQ(ResultHumanLine(CrashedResult(), 3),
+            "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)");
+  // The index is padded to the width of the largest one.
+  EXPECT_EQ(ResultHumanLine(OkResult(), 100), "[ 0] ok 1250000525000055  (pid 4242, 41.2 ms)");
+  TaskResult retried = OkResult();
+  retried.attempts = 2;
+  EXPECT_EQ(ResultHumanLine(retried, 1),
+            "[0] ok 1250000525000055  (pid 4242, 41.2 ms, 2 attempts)");
+  TaskResult cancelled;
+  cancelled.index = 1;
+  cancelled.status = TaskStatus::kCancelled;
+  EXPECT_EQ(ResultHumanLine(cancelled, 2), "[1] cancelled  (never ran)");
+}
+
+TEST(OutputTest, PingLines) {
+  PongReply pong{1234, 2, 0, 0};
+  EXPECT_EQ(PingHumanLine(pong, Micros(210)),
+            "jobd pid 1234 answered in 0.21 ms (2 workers, 0 queued, 0 running)");
+  EXPECT_EQ(PingJsonLine(pong, Micros(210)),
+            R"({"rtt_ms":0.21,"pid":1234,"workers":2,"queued":0,"running":0})");
+}
+
+TEST(OutputTest, JobLines) {
+  JobInfo job;
+  job.job = 7;
+  job.task = "spin";
+  job.total = 4;
+  job.ok = 2;
+  job.crashed = 1;
+  job.running = 1;
+  EXPECT_EQ(SubmittedJsonLine(7), R"({"job":7})");
+  EXPECT_EQ(JobJsonLine(job),
+            R"({"job":7,"task":"spin","state":"running","total":4,"queued":0,"running":1,)"
+            R"("ok":2,"failed":0,"crashed":1,"timeout":0,"cancelled":0,"submitted":null})");
+  const std::string text = JobHumanText(job);
+  EXPECT_NE(text.find("state      running"), std::string::npos) << text;
+  EXPECT_NE(text.find("crashed    1"), std::string::npos) << text;
+  const std::string table = JobsTable({job});
+  EXPECT_EQ(table.substr(0, table.find('\n')),
+            "JOB  STATE    TASK  TOTAL  QUEUED  RUNNING  OK  FAILED  SUBMITTED");
+}
+
+TEST(OutputTest, WorkerLines) {
+  WorkerInfo idle{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 125000000};
+  WorkerInfo busy{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 5000000};
+  EXPECT_EQ(WorkersTable({idle, busy}),
+            "SLOT  PID  STATE  JOB  TASK  DONE  RSS   UPTIME\n"
+            "0     100  idle   -    -     5     2.0M  2m05s\n"
+            "1     101  busy   7    3     6     3.0M  5.00 s");
+  EXPECT_EQ(WorkerJsonLine(idle),
+            R"({"slot":0,"pid":100,"state":"idle","job":null,"task":null,"tasks_done":5,)"
+            R"("rss_bytes":2097152,"uptime_s":125.0})");
+}
+
+TEST(OutputTest, ProgressLineFormat) {
+  EXPECT_EQ(ProgressLine::Format(37, 100, 2, 12.5), "37/100 done, 2 failed, 12.5/s, ETA 5.04 s");
+  EXPECT_EQ(ProgressLine::Format(0, 10, 0, 0), "0/10 done, 0 failed, 0.0/s, ETA ?");
+  EXPECT_EQ(ProgressLine::Format(10, 10, 0, 3), "10/10 done, 0 failed, 3.0/s");
+}
+
+TEST(OutputTest, ProgressLineDisabledWritesNothing) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  {
+    ProgressLine progress(out, false, 2, TimePoint{});
+    progress.Add(OkResult(), TimePoint{} + std::chrono::seconds(1));
+  }
+  EXPECT_EQ(std::ftell(out), 0);
+  std::fclose(out);
+}
+
+std::string ReadAll(std::FILE* file) {
+  std::rewind(file);
+  std::string text;
+  for (int c; (c = std::fgetc(file)) != EOF;) text += static_cast<char>(c);
+  return text;
+}
+
+TEST(OutputTest, ProgressLineRedrawsAtMostTenTimesASecond) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  const TimePoint start{};
+  ProgressLine progress(out, true, 4, start);
+  progress.Add(OkResult(), start + std::chrono::milliseconds(10));   // drawn
+  progress.Add(OkResult(), start + std::chrono::milliseconds(50));   // too soon
+  progress.Clear();
+  progress.Add(CrashedResult(), start + std::chrono::milliseconds(60));  // still too soon
+  progress.Add(OkResult(), start + std::chrono::milliseconds(200));  // drawn
+  progress.Clear();
+  EXPECT_EQ(ReadAll(out),
+            "\r1/4 done, 0 failed, 100.0/s, ETA 30.0 ms\033[K"
+            "\r\033[K"
+            "\r4/4 done, 1 failed, 20.0/s\033[K"
+            "\r\033[K");
+  std::fclose(out);
+}
+
+}  // namespace
+}  // namespace jobd

@@ -1,0 +1,67 @@
+// TaskRegistry: the tasks a worker can run, by name. Built-in tasks only for
+// now; plugins and external commands will register here too (TaskKind).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace jobd {
+
+// What one run of a task produced: a value, or an error meant for the user.
+struct TaskOutput {
+  bool ok = false;
+  std::string value;  // when ok
+  std::string error;  // when not
+
+  static TaskOutput Success(std::string value) { return {true, std::move(value), ""}; }
+  static TaskOutput Failure(std::string error) { return {false, "", std::move(error)}; }
+};
+
+using TaskFunction = std::function<TaskOutput(const std::vector<std::string>& args)>;
+
+// Where a task comes from. The seam for plugins and exec tasks, which will
+// come with their own kinds.
+enum class TaskKind { kBuiltin };
+
+// "built-in"
+std::string_view TaskKindName(TaskKind kind);
+
+struct TaskEntry {
+  std::string name;
+  TaskKind kind = TaskKind::kBuiltin;
+  std::string description;  // one line, for `jobctl tasks`
+  TaskFunction function;
+};
+
+// Not thread safe; fill it at start-up, then only read it.
+class TaskRegistry {
+ public:
+  TaskRegistry() = default;
+  TaskRegistry(const TaskRegistry&) = delete;
+  TaskRegistry& operator=(const TaskRegistry&) = delete;
+
+  // Fails with kInvalidArgument, changing nothing, when the name is empty,
+  // already taken, or the entry has no function.
+  Status Register(TaskEntry entry);
+
+  // nullptr when there is no task of that name.
+  const TaskEntry* Find(std::string_view name) const;
+
+  // Runs the task on this thread. An unknown name, or an exception escaping
+  // the task, becomes a failed output, e.g.
+  // "unknown task 'x' (known: crash, echo, fail, sleep, spin, sum_to_num)".
+  TaskOutput Run(std::string_view name, const std::vector<std::string>& args) const;
+
+  // Every entry, sorted by name. The pointers live as long as the registry.
+  std::vector<const TaskEntry*> List() const;
+
+ private:
+  std::map<std::string, TaskEntry, std::less<>> entries_;
+};
+
+}  // namespace jobd
