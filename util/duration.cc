@@ -5,10 +5,12 @@
 #include <limits>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace jobd {
 
 Result<Micros> ParseDuration(std::string_view text) {
-  const std::string quoted = "'" + std::string(text) + "'";
+  const std::string quoted = fmt::format("'{}'", text);
   uint64_t number = 0;
   const char* begin = text.data();
   const char* end = text.data() + text.size();
