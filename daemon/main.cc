@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--state-dir", flags.state_dir, "Where jobd keeps its state")
       ->capture_default_str();
-  app.add_option("--log-dir", flags.log_dir, "Where jobd.jsonl goes (default: <state-dir>/log)");
+  app.add_option("--log-dir", flags.log_dir, "Where jobd.jsonl goes (default: /var/log/jobd for root, else <state-dir>/log)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or critical")
       ->capture_default_str();
   app.add_option("--drain-timeout", flags.drain_timeout,
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (flags.log_dir.empty()) flags.log_dir = flags.state_dir + "/log";
+  if (flags.log_dir.empty()) flags.log_dir = jobd::DefaultLogDir(flags.state_dir);
 
   auto writer = jobd::LogWriter::Open(flags.log_dir + "/jobd.jsonl");
   if (!writer.ok()) {

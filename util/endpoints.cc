@@ -32,9 +32,9 @@ std::string DefaultStateDir() {
   return UserStateHome() + "/jobd";
 }
 
-std::string DefaultLogDir() {
+std::string DefaultLogDir(const std::string& state_dir) {
   if (geteuid() == 0) return "/var/log/jobd";
-  return DefaultStateDir() + "/log";
+  return state_dir + "/log";
 }
 
 std::string IpcPath(const std::string& endpoint) {

@@ -14,8 +14,8 @@ std::string DefaultClientEndpoint();
 // /var/lib/jobd for root, else $XDG_STATE_HOME/jobd (~/.local/state/jobd).
 std::string DefaultStateDir();
 
-// /var/log/jobd for root, else <default state dir>/log.
-std::string DefaultLogDir();
+// /var/log/jobd for root, else <state_dir>/log.
+std::string DefaultLogDir(const std::string& state_dir);
 
 // For an ipc:// endpoint, the socket file's path; empty for other transports.
 std::string IpcPath(const std::string& endpoint);
