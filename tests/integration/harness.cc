@@ -249,6 +249,18 @@ std::string Jobd::Stderr() const {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return errno == ESRCH;
+  pollfd p = {pidfd, POLLIN, 0};
+  int rc;
+  do {
+    rc = poll(&p, 1, static_cast<int>(deadline.count()));
+  } while (rc < 0 && errno == EINTR);
+  close(pidfd);
+  return rc > 0;
+}
+
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;

@@ -72,6 +72,9 @@ class Jobd {
   pid_t pid_ = -1;
 };
 
+// Waits (bounded) until a process that need not be our child has exited.
+bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline);
+
 // Every line of a file.
 std::vector<std::string> ReadLines(const std::string& path);
 

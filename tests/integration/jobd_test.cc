@@ -375,6 +375,20 @@ TEST_F(JobdTest, SigtermExitsZeroAfterRunningTasksFinish) {
   EXPECT_TRUE(finished);
 }
 
+TEST_F(JobdTest, KilledCoordinatorLeavesNoOrphanWorkers) {
+  StartJobd(2);
+  ASSERT_EQ(jobd_->Jobctl({"submit", "spin", "20000", "20000"}).exit_code, 0);
+  CommandResult workers = jobd_->Jobctl({"--json", "workers"});
+  ASSERT_EQ(workers.exit_code, 0);
+  std::vector<pid_t> pids;
+  for (const json& w : JsonLines(workers.out)) pids.push_back(w["pid"].get<pid_t>());
+  ASSERT_EQ(pids.size(), 2u);
+  EXPECT_EQ(jobd_->StopWith(SIGKILL), 128 + SIGKILL);
+  for (pid_t pid : pids) {
+    EXPECT_TRUE(WaitForProcessGone(pid, std::chrono::seconds(5))) << "worker " << pid << " outlived jobd";
+  }
+}
+
 TEST_F(JobdTest, SecondDaemonOnTheSameSocketIsRefused) {
   StartJobd(1);
   CommandResult second = RunCommand({BinPath("jobd"), "--socket", jobd_->endpoint(), "--workers",
