@@ -77,6 +77,12 @@ Result<RequestId> Client::Send(RequestBody body) {
   request.request_id = next_request_id_++;
   request.body = std::move(body);
   const std::string frame = EncodeRequest(request);
+  if (frame.size() > kMaxFrameBytes) {
+    // jobd would drop the connection without a word; say why here instead.
+    return Status::InvalidArgument(
+        "request of " + std::to_string(frame.size()) + " bytes is over jobd's limit of " +
+        std::to_string(kMaxFrameBytes) + " bytes; split the job into smaller ones");
+  }
   try {
     // DEALER queues while connecting, so EAGAIN means the queue is full:
     // the daemon is not reading.

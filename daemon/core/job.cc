@@ -32,8 +32,6 @@ std::optional<uint32_t> Job::StartNext() {
     requeued_.pop_front();
   } else if (next_fresh_ < tasks_.size()) {
     index = static_cast<uint32_t>(next_fresh_++);
-    // Cancelled before it ever ran: skip it.
-    if (tasks_[index].phase == TaskPhase::kFinished) return StartNext();
   } else {
     return std::nullopt;
   }

@@ -323,6 +323,12 @@ void Supervisor::SendShutdowns() {
   for (Worker& worker : workers_) {
     if (worker.pid == 0 || worker.shutdown_sent || !worker.in_flight.empty()) continue;
     worker.shutdown_sent = true;
+    // A worker that has not said ready may not be connected, so a message
+    // could not reach it; it holds nothing, so stopping it loses nothing.
+    if (!worker.ready) {
+      io_.KillWorker(worker.pid);
+      continue;
+    }
     io_.SendToWorker(worker.pid, ToWorker{kProtocolVersion, ShutdownWorker{}});
   }
 }

@@ -331,6 +331,16 @@ TEST_F(SupervisorTest, DrainCancelsQueuedFinishesRunningThenStopsWorkers) {
   EXPECT_TRUE(done);
 }
 
+TEST_F(SupervisorTest, DrainStopsAWorkerThatIsStillStarting) {
+  Start(2);
+  Ready(100, 0);
+  supervisor_->BeginDrain();
+  supervisor_->Flush();
+  EXPECT_THAT(io_.killed, ElementsAre(101));  // never said ready: cannot be told
+  ASSERT_THAT(io_.to_workers[100], SizeIs(1));
+  EXPECT_TRUE(std::holds_alternative<ShutdownWorker>(io_.to_workers[100][0].body));
+}
+
 TEST_F(SupervisorTest, KillAllAtDrainDeadlineCancelsWhatRuns) {
   Start(1);
   Ready(100, 0);
