@@ -204,12 +204,14 @@ std::string EncodeRequest(const Request& request) {
                    out.setRetries(s.retries);
                    out.setTimeoutUs(s.timeout_us);
                    out.setPriority(s.priority);
+                   out.setRetryTimeouts(s.retry_timeouts);
                  },
                  [&](const WatchRequest& w) { root.setWatch(w.job); },
                  [&](const StatusRequest& s) { root.setStatus(s.job); },
                  [&](const JobsRequest&) { root.setJobs(); },
                  [&](const WorkersRequest&) { root.setWorkers(); },
                  [&](const LogsRequest&) { root.setLogs(); },
+                 [&](const CancelRequest& c) { root.setCancel(c.job); },
              },
              request.body);
   return Serialize(builder);
@@ -237,6 +239,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
         submit.retries = s.getRetries();
         submit.timeout_us = s.getTimeoutUs();
         submit.priority = s.getPriority();
+        submit.retry_timeouts = s.getRetryTimeouts();
         request.body = std::move(submit);
         break;
       }
@@ -245,6 +248,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
       case wire::Request::JOBS: request.body = JobsRequest{}; break;
       case wire::Request::WORKERS: request.body = WorkersRequest{}; break;
       case wire::Request::LOGS: request.body = LogsRequest{}; break;
+      case wire::Request::CANCEL: request.body = CancelRequest{in.getCancel()}; break;
       default:
         return Status::InvalidArgument("unknown request type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -300,6 +304,13 @@ std::string EncodeReply(const Reply& reply) {
                    }
                  },
                  [&](const LogsReply& l) { root.initLogs().setPath(l.path); },
+                 [&](const CancelReply& c) {
+                   auto out = root.initCancelled();
+                   WriteJobInfo(out.initJob(), c.job);
+                   out.setCancelledQueued(c.cancelled_queued);
+                   out.setStoppedRunning(c.stopped_running);
+                   out.setAlreadyFinished(c.already_finished);
+                 },
              },
              reply.body);
   return Serialize(builder);
@@ -348,7 +359,7 @@ Result<Reply> DecodeReply(std::string_view frame) {
           WorkerInfo info;
           info.slot = w.getSlot();
           info.pid = w.getPid();
-          info.state = Must(ConvertEnum(w.getState(), WorkerState::kStopping, "worker state"));
+          info.state = Must(ConvertEnum(w.getState(), WorkerState::kLost, "worker state"));
           info.job = w.getJob();
           info.task = w.getTask();
           info.tasks_done = w.getTasksDone();
@@ -360,6 +371,12 @@ Result<Reply> DecodeReply(std::string_view frame) {
         break;
       }
       case wire::Reply::LOGS: reply.body = LogsReply{ToString(in.getLogs().getPath())}; break;
+      case wire::Reply::CANCELLED: {
+        auto c = in.getCancelled();
+        reply.body = CancelReply{ReadJobInfo(c.getJob()), c.getCancelledQueued(),
+                                 c.getStoppedRunning(), c.getAlreadyFinished()};
+        break;
+      }
       default:
         return Status::InvalidArgument("unknown reply type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -387,6 +404,7 @@ std::string EncodeToWorker(const ToWorker& message) {
                    }
                  },
                  [&](const ShutdownWorker&) { root.setShutdown(); },
+                 [&](const Heartbeat&) { root.setHeartbeat(); },
              },
              message.body);
   return Serialize(builder);
@@ -410,6 +428,7 @@ Result<ToWorker> DecodeToWorker(std::string_view frame) {
         break;
       }
       case wire::ToWorker::SHUTDOWN: message.body = ShutdownWorker{}; break;
+      case wire::ToWorker::HEARTBEAT: message.body = Heartbeat{}; break;
       default:
         return Status::InvalidArgument("unknown coordinator message type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -455,7 +474,9 @@ std::string EncodeFromWorker(const FromWorker& message) {
                      logs[i].setHasTask(r.task.has_value());
                      logs[i].setTask(r.task.value_or(0));
                    }
+                   out.setRssBytes(report.rss_bytes);
                  },
+                 [&](const Heartbeat&) { root.setHeartbeat(); },
              },
              message.body);
   return Serialize(builder);
@@ -491,9 +512,11 @@ Result<FromWorker> DecodeFromWorker(std::string_view frame) {
           if (l.getHasTask()) record.task = l.getTask();
           report.logs.push_back(std::move(record));
         }
+        report.rss_bytes = r.getRssBytes();
         message.body = std::move(report);
         break;
       }
+      case wire::FromWorker::HEARTBEAT: message.body = Heartbeat{}; break;
       default:
         return Status::InvalidArgument("unknown worker message type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -522,6 +545,8 @@ const char* WorkerStateName(WorkerState state) {
     case WorkerState::kBusy: return "busy";
     case WorkerState::kBackoff: return "backoff";
     case WorkerState::kStopping: return "stopping";
+    case WorkerState::kRetiring: return "retiring";
+    case WorkerState::kLost: return "lost";
   }
   return "unknown";
 }

@@ -45,6 +45,7 @@ struct Request {
     jobs @6 :Void;
     workers @7 :Void;
     logs @8 :Void;
+    cancel @9 :UInt64;    # job id: cancel its queued and running tasks
   }
 }
 
@@ -52,9 +53,10 @@ struct Submit {
   defaultTask @0 :Text;
   tasks @1 :List(TaskInput);   # one task each; a batch of any size
   watch @2 :Bool;              # also stream results to the sender
-  retries @3 :UInt32;
-  timeoutUs @4 :UInt64;        # 0: none
+  retries @3 :UInt32;          # extra attempts after a crash
+  timeoutUs @4 :UInt64;        # 0: the daemon's default
   priority @5 :Int32;
+  retryTimeouts @6 :Bool;      # a timed-out task counts as a crash for retries
 }
 
 # ---- coordinator -> client ------------------------------------------------
@@ -75,7 +77,15 @@ struct Reply {
     status @6 :List(JobInfo);  # answer to status (one) and jobs (all)
     workers @7 :List(WorkerInfo);
     logs @8 :LogsInfo;
+    cancelled @9 :Cancelled;
   }
+}
+
+struct Cancelled {
+  job @0 :JobInfo;             # after the cancel
+  cancelledQueued @1 :UInt32;
+  stoppedRunning @2 :UInt32;
+  alreadyFinished @3 :Bool;    # nothing was left to cancel
 }
 
 struct Error { code @0 :ErrorCode; message @1 :Text; }
@@ -110,7 +120,11 @@ struct ResultBatch {
   done @2 :Bool;               # last batch of this job's stream
 }
 
-enum WorkerState { starting @0; idle @1; busy @2; backoff @3; stopping @4; }
+enum WorkerState {
+  starting @0; idle @1; busy @2; backoff @3; stopping @4;
+  retiring @5;                 # finishing its task, then replaced (recycling)
+  lost @6;                     # stopped answering or was stopped; killed, not yet reaped
+}
 
 struct WorkerInfo {
   slot @0 :UInt32;
@@ -132,6 +146,7 @@ struct ToWorker {
   union {
     run @1 :List(Assignment);  # credit-limited batch
     shutdown @2 :Void;         # finish what you hold, then exit 0
+    heartbeat @3 :Void;        # the coordinator is alive
   }
 }
 
@@ -150,6 +165,7 @@ struct FromWorker {
   union {
     ready @1 :Ready;           # first message of every worker
     report @2 :Report;
+    heartbeat @3 :Void;        # the worker is alive (sent also while a task runs)
   }
 }
 
@@ -162,6 +178,7 @@ struct Ready {
 struct Report {
   outcomes @0 :List(Outcome);
   logs @1 :List(LogRecord);
+  rssBytes @2 :UInt64;         # the worker's resident set after these outcomes
 }
 
 struct Outcome {

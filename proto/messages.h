@@ -42,18 +42,20 @@ struct SubmitRequest {
   std::string default_task;
   std::vector<TaskInput> tasks;
   bool watch = false;
-  uint32_t retries = 0;
-  uint64_t timeout_us = 0;
+  uint32_t retries = 1;     // extra attempts after a crash
+  uint64_t timeout_us = 0;  // 0: the daemon's default
   int32_t priority = 0;
+  bool retry_timeouts = false;
 };
 struct WatchRequest { JobId job = 0; };
 struct StatusRequest { JobId job = 0; };
 struct JobsRequest {};
 struct WorkersRequest {};
 struct LogsRequest {};
+struct CancelRequest { JobId job = 0; };
 
 using RequestBody = std::variant<PingRequest, SubmitRequest, WatchRequest, StatusRequest,
-                                 JobsRequest, WorkersRequest, LogsRequest>;
+                                 JobsRequest, WorkersRequest, LogsRequest, CancelRequest>;
 
 struct Request {
   uint16_t version = kProtocolVersion;
@@ -104,7 +106,9 @@ struct ResultBatch {
 };
 struct StatusReply { std::vector<JobInfo> jobs; };
 
-enum class WorkerState : uint8_t { kStarting, kIdle, kBusy, kBackoff, kStopping };
+enum class WorkerState : uint8_t {
+  kStarting, kIdle, kBusy, kBackoff, kStopping, kRetiring, kLost
+};
 
 struct WorkerInfo {
   uint32_t slot = 0;
@@ -118,9 +122,15 @@ struct WorkerInfo {
 };
 struct WorkersReply { std::vector<WorkerInfo> workers; };
 struct LogsReply { std::string path; };
+struct CancelReply {
+  JobInfo job;  // after the cancel
+  uint32_t cancelled_queued = 0;
+  uint32_t stopped_running = 0;
+  bool already_finished = false;
+};
 
 using ReplyBody = std::variant<ErrorReply, PongReply, AcceptedReply, ResultBatch, StatusReply,
-                               WorkersReply, LogsReply>;
+                               WorkersReply, LogsReply, CancelReply>;
 
 struct Reply {
   uint16_t version = kProtocolVersion;
@@ -140,10 +150,11 @@ struct Assignment {
 
 struct RunTasks { std::vector<Assignment> tasks; };
 struct ShutdownWorker {};
+struct Heartbeat {};
 
 struct ToWorker {
   uint16_t version = kProtocolVersion;
-  std::variant<RunTasks, ShutdownWorker> body;
+  std::variant<RunTasks, ShutdownWorker, Heartbeat> body;
 };
 
 // ---- worker -> coordinator ------------------------------------------------
@@ -169,11 +180,12 @@ struct Outcome {
 struct WorkerReport {
   std::vector<Outcome> outcomes;
   std::vector<LogRecord> logs;
+  uint64_t rss_bytes = 0;  // the worker's resident set after these outcomes
 };
 
 struct FromWorker {
   uint16_t version = kProtocolVersion;
-  std::variant<WorkerReady, WorkerReport> body;
+  std::variant<WorkerReady, WorkerReport, Heartbeat> body;
 };
 
 // Names as they appear in JSON output and human text.
