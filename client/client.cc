@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -73,6 +74,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
 }
 
 Result<RequestId> Client::Send(RequestBody body) {
+  interrupted_ = false;
   Request request;
   request.request_id = next_request_id_++;
   request.body = std::move(body);
@@ -97,11 +99,23 @@ Result<RequestId> Client::Send(RequestBody body) {
 }
 
 Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) {
+  interrupted_ = false;
+  if (id != 0 && id == stream_id_ && !stream_backlog_.empty()) {
+    ReplyBody body = std::move(stream_backlog_.front());
+    stream_backlog_.pop_front();
+    return body;
+  }
   const Millis liveness = options_.liveness_timeout;
   const SteadyTime::time_point start = SteadyTime::now();
   SteadyTime::time_point last_heard = start;
   bool pinged = false;
   while (true) {
+    // Checked before anything else, so that a flag set before the call
+    // interrupts it without waiting at all.
+    if (interrupt_ != nullptr && interrupt_->load()) {
+      interrupted_ = true;
+      return Status::Unavailable("interrupted");
+    }
     const SteadyTime::time_point now = SteadyTime::now();
     // A hard limit counts from the start: stale replies do not extend it.
     const Millis quiet =
@@ -120,7 +134,10 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) 
       pinged = true;
     }
     const Millis deadline = hard_limit ? *hard_limit : (pinged ? 2 * liveness : liveness);
-    const Millis wait = std::max(Millis(1), deadline - quiet);
+    Millis wait = std::max(Millis(1), deadline - quiet);
+    // A signal may be delivered to one of ZeroMQ's threads, so EINTR alone
+    // cannot be relied on: look at the flag in slices.
+    if (interrupt_ != nullptr) wait = std::min(wait, kInterruptSlice);
 
     zmq::message_t frame;
     try {
@@ -148,7 +165,14 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) 
                                      std::to_string(reply->version) + ", jobctl speaks " +
                                      std::to_string(kProtocolVersion));
     }
-    if (reply->request_id != id) continue;  // stale: an old stream or a Pong
+    if (reply->request_id != id) {
+      // The open stream's results, while another call waits: keep them.
+      // Anything else is stale: an old stream, a Pong, an interrupted call.
+      if (stream_id_ != 0 && reply->request_id == stream_id_) {
+        stream_backlog_.push_back(std::move(reply->body));
+      }
+      continue;
+    }
     return std::move(reply->body);
   }
 }
@@ -234,6 +258,15 @@ Result<std::vector<WorkerInfo>> Client::Workers() {
   return Unexpected("workers");
 }
 
+Result<CancelReply> Client::Cancel(JobId job) {
+  Result<ReplyBody> reply = Call(CancelRequest{job});
+  if (!reply.ok()) return reply.status();
+  auto* cancel = std::get_if<CancelReply>(&*reply);
+  if (cancel == nullptr) return Unexpected("cancel");
+  if (cancel->job.job == 0) cancel->job.job = job;  // so that callers can always name it
+  return std::move(*cancel);
+}
+
 Result<std::string> Client::LogPath() {
   Result<ReplyBody> reply = Call(LogsRequest{});
   if (!reply.ok()) return reply.status();
@@ -242,6 +275,20 @@ Result<std::string> Client::LogPath() {
 }
 
 // ---- ResultStream ----------------------------------------------------------
+
+ResultStream::ResultStream(Client* client, RequestId id, bool ordered)
+    : client_(client), id_(id), ordered_(ordered) {
+  client_->stream_id_ = id_;
+  client_->stream_backlog_.clear();
+}
+
+ResultStream::~ResultStream() { Detach(); }
+
+void ResultStream::Detach() {
+  if (client_->stream_id_ != id_) return;
+  client_->stream_id_ = 0;
+  client_->stream_backlog_.clear();
+}
 
 void ResultStream::Take(ResultBatch batch) {
   for (TaskResult& result : batch.results) {
@@ -254,12 +301,14 @@ void ResultStream::Take(ResultBatch batch) {
   }
   if (batch.done) {
     done_ = true;
+    Detach();  // later replies to this stream are stale
     // Indexes still missing will never come: hand out the rest in order.
     for (TaskResult& result : reorder_.DrainAll()) ready_.push_back(std::move(result));
   }
 }
 
 Result<std::optional<TaskResult>> ResultStream::Next() {
+  client_->interrupted_ = false;
   while (ready_.empty() && !done_) {
     Result<ReplyBody> reply = client_->Await(id_);
     if (!reply.ok()) return reply.status();

@@ -3,6 +3,7 @@
 // that submit work to jobd.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -28,11 +29,24 @@ struct ClientOptions {
 class ResultStream;
 
 // Not thread safe. At most one ResultStream may be open at a time, and the
-// Client must outlive it. Every wait is bounded: a silent daemon becomes
+// Client must outlive it. Other calls (Cancel, Status, Ping...) may be made
+// while a stream is open: results that arrive meanwhile are kept for the
+// stream. Every wait is bounded: a silent daemon becomes
 // Status::Unavailable, never a hang. Errors the daemon sends (ErrorReply)
 // become a Status carrying the daemon's message: kUnknownJob -> NotFound,
 // kBadRequest/kVersionMismatch -> InvalidArgument, kShuttingDown/kQueueFull
 // -> Unavailable, others -> Failed.
+//
+// Interruption: with SetInterruptFlag(&flag), every wait for the daemon
+// (each call, ResultStream::Next) checks `flag` at least every
+// kInterruptSlice and returns Status::Unavailable("interrupted") as soon as
+// it is true; interrupted() then says so. Nothing is lost by an
+// interruption: a stream stays usable, and replies to an interrupted call
+// that arrive later are skipped. The flag is only read, never cleared: the
+// caller clears it before its next call (otherwise that call is interrupted
+// at once too). Typical use (jobctl): a SIGINT handler sets the flag;
+// Next() fails with interrupted(); the caller clears the flag, calls
+// Cancel(job) and keeps calling Next() for the cancelled results.
 class Client {
  public:
   // Fails at once on a bad endpoint or a missing ipc socket file, and with
@@ -56,6 +70,19 @@ class Client {
   Result<std::vector<WorkerInfo>> Workers();
   // The daemon's jobd.jsonl.
   Result<std::string> LogPath();
+  // Cancels the job's queued and running tasks. A job that had already
+  // finished is no error (already_finished); an unknown one is NotFound.
+  // Cancelled tasks still reach an open stream as kCancelled results.
+  Result<CancelReply> Cancel(JobId job);
+
+  // Longest a wait goes without looking at the interrupt flag.
+  static constexpr Millis kInterruptSlice{50};
+  // `flag` (not owned; nullptr: none) must outlive the Client, or the next
+  // SetInterruptFlag. It may be set from any thread or a signal handler.
+  void SetInterruptFlag(const std::atomic<bool>* flag) { interrupt_ = flag; }
+  // True when the last call that failed (or ResultStream::Next) failed only
+  // because the interrupt flag was set.
+  bool interrupted() const { return interrupted_; }
 
   const std::string& endpoint() const { return options_.endpoint; }
 
@@ -77,6 +104,12 @@ class Client {
   zmq::context_t context_;
   zmq::socket_t socket_;
   RequestId next_request_id_ = 1;
+  const std::atomic<bool>* interrupt_ = nullptr;
+  bool interrupted_ = false;
+  // The open stream's request id (0: none) and its replies that arrived
+  // while another call was waiting, oldest first.
+  RequestId stream_id_ = 0;
+  std::deque<ReplyBody> stream_backlog_;
 };
 
 // The results of one job, in completion order, or in index order when
@@ -85,20 +118,25 @@ class ResultStream {
  public:
   ResultStream(const ResultStream&) = delete;
   ResultStream& operator=(const ResultStream&) = delete;
+  ~ResultStream();
 
   // The job as the daemon accepted it (total = number of tasks).
   const JobInfo& job() const { return job_; }
 
   // The next result, std::nullopt at the end of the job, or why neither.
-  // After an error the stream is unusable.
+  // After an error the stream is unusable, except after an interruption
+  // (interrupted() true): then Next() may simply be called again.
   Result<std::optional<TaskResult>> Next();
+  // Whether the last failed Next() was only interrupted (Client::interrupted).
+  bool interrupted() const { return client_->interrupted(); }
 
  private:
   friend class Client;
 
-  ResultStream(Client* client, RequestId id, bool ordered)
-      : client_(client), id_(id), ordered_(ordered) {}
+  ResultStream(Client* client, RequestId id, bool ordered);
   void Take(ResultBatch batch);
+  // Stops the client keeping replies for this stream (at the end of the job).
+  void Detach();
 
   Client* const client_;
   const RequestId id_;

@@ -1,9 +1,12 @@
 // jobctl: the command-line client of jobd. Arguments -> Client -> output.
 // Exit status: 0 all tasks ok / request done, 1 a task or the request
-// failed, 2 usage or connection errors.
+// failed, 2 usage or connection errors, 130 left on Ctrl-C.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -26,6 +29,35 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitNotOk = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 128 + SIGINT;
+
+// Ctrl-C while a stream is open (see CatchSigint). The handler only touches
+// these lock-free atomics; the Client looks at the flag while it waits.
+std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_sigints{0};  // presses so far
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
+
+void OnSigint(int) {
+  g_sigints.fetch_add(1);
+  g_interrupted.store(true);
+}
+
+// Routes SIGINT to g_interrupted and makes `client`'s waits watch it. No
+// SA_RESTART, so that a blocking call on the receiving thread ends with EINTR;
+// the Client also polls the flag, for when another thread gets the signal.
+Status CatchSigint(Client& client) {
+  struct sigaction action {};
+  action.sa_handler = OnSigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  if (::sigaction(SIGINT, &action, nullptr) != 0) return SysError("sigaction", "SIGINT", errno);
+  client.SetInterruptFlag(&g_interrupted);
+  return Status::Ok();
+}
+
+// What Ctrl-C does to a streamed job: map cancels the job it started
+// (unless --detach); watch did not start it and leaves it running.
+enum class OnInterrupt { kCancel, kLeave };
 
 struct GlobalOptions {
   std::string socket;
@@ -38,7 +70,9 @@ struct SubmitOptions {
   uint32_t retries = 1;
   std::string timeout;
   int32_t priority = 0;
+  bool retry_timeouts = false;
   bool ordered = false;
+  bool detach = false;  // map: Ctrl-C leaves the job running
 };
 
 struct LogsOptions {
@@ -83,6 +117,7 @@ Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
   request.default_task = options.task;
   request.retries = options.retries;
   request.priority = options.priority;
+  request.retry_timeouts = options.retry_timeouts;
   if (!options.timeout.empty()) {
     Result<Micros> timeout = ParseDuration(options.timeout);
     if (!timeout.ok()) {
@@ -97,23 +132,53 @@ Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
 void AddSubmitOptions(CLI::App* command, SubmitOptions* options) {
   command->add_option("TASK", options->task, "the task to run, e.g. sum_to_num")->required();
   command->add_option("ARG", options->args, "one task per ARG")->required();
-  command->add_option("--retries", options->retries, "retries after a crash")
+  command->add_option("--retries", options->retries,
+                      "extra attempts after a crash (and a timeout, with --retry-timeouts)")
       ->capture_default_str();
+  command->add_flag("--retry-timeouts", options->retry_timeouts,
+                    "a timed-out task counts as a crash for --retries");
   command->add_option("--timeout", options->timeout, "per-task time limit, e.g. 500ms, 30s, 5m");
   command->add_option("--priority", options->priority, "higher runs first")
       ->capture_default_str();
 }
 
-// Prints every result of `stream`; 0 when all ended ok.
-int StreamResults(const GlobalOptions& global, ResultStream& stream) {
+// Prints every result of `stream`; 0 when all ended ok. On the first Ctrl-C,
+// kCancel cancels the job and keeps printing (the cancelled results too)
+// until the stream ends, then returns 1; a second Ctrl-C returns 130 at
+// once. kLeave returns 130 at the first Ctrl-C.
+int StreamResults(const GlobalOptions& global, Client& client, ResultStream& stream,
+                  OnInterrupt on_interrupt) {
   const JobInfo& job = stream.job();
   const bool stdout_is_tty = ::isatty(STDOUT_FILENO) == 1;
   ProgressLine progress(stderr, ::isatty(STDERR_FILENO) == 1, job.total,
                         std::chrono::steady_clock::now());
+  const std::string job_name = "job " + std::to_string(job.job);
   uint32_t seen = 0;
   bool all_ok = true;
+  bool cancelling = false;
   while (true) {
+    // Checked between results too: a busy stream may never need to wait.
+    if (g_interrupted.exchange(false)) {
+      progress.Clear();
+      // Counted after clearing the flag: a press in between is seen here,
+      // a later one sets the flag again.
+      const bool again = cancelling || g_sigints.load() >= 2;
+      if (on_interrupt == OnInterrupt::kLeave || again) {
+        if (!cancelling) PrintError("leaving " + job_name + " running");
+        return kExitInterrupted;
+      }
+      cancelling = true;
+      PrintError("cancelling " + job_name + " (Ctrl-C again to leave it running)");
+      Result<CancelReply> cancelled = client.Cancel(job.job);
+      // Interrupted: the loop's top handles the second Ctrl-C. Otherwise the
+      // stream may still end on its own, so say why and keep reading.
+      if (!cancelled.ok() && !client.interrupted()) {
+        PrintError("cannot cancel " + job_name + ": " + cancelled.status().message());
+      }
+      continue;
+    }
     Result<std::optional<TaskResult>> next = stream.Next();
+    if (!next.ok() && stream.interrupted()) continue;
     if (!next.ok()) {
       progress.Clear();
       return Fail(next.status());
@@ -133,7 +198,8 @@ int StreamResults(const GlobalOptions& global, ResultStream& stream) {
                " of " + std::to_string(job.total) + " results");
     all_ok = false;
   }
-  return all_ok ? kExitOk : kExitNotOk;
+  // Cancelled by the user: not what was asked for, even if nothing was left.
+  return all_ok && !cancelling ? kExitOk : kExitNotOk;
 }
 
 int RunPing(const GlobalOptions& global) {
@@ -151,10 +217,17 @@ int RunMap(const GlobalOptions& global, const SubmitOptions& options) {
   if (!request.ok()) return Fail(request.status());
   Result<std::unique_ptr<Client>> client = Open(global);
   if (!client.ok()) return Fail(client.status());
+  if (Status s = CatchSigint(**client); !s.ok()) return Fail(s);
   Result<std::unique_ptr<ResultStream>> stream =
       (*client)->Map(std::move(*request), options.ordered);
+  if (!stream.ok() && (*client)->interrupted()) {
+    // The job may have been accepted, but we never learnt its id.
+    PrintError("interrupted before jobd accepted the job (see jobctl jobs)");
+    return kExitInterrupted;
+  }
   if (!stream.ok()) return Fail(stream.status());
-  return StreamResults(global, **stream);
+  return StreamResults(global, **client, **stream,
+                       options.detach ? OnInterrupt::kLeave : OnInterrupt::kCancel);
 }
 
 int RunSubmit(const GlobalOptions& global, const SubmitOptions& options) {
@@ -171,9 +244,20 @@ int RunSubmit(const GlobalOptions& global, const SubmitOptions& options) {
 int RunWatch(const GlobalOptions& global, JobId job, bool ordered) {
   Result<std::unique_ptr<Client>> client = Open(global);
   if (!client.ok()) return Fail(client.status());
+  if (Status s = CatchSigint(**client); !s.ok()) return Fail(s);
   Result<std::unique_ptr<ResultStream>> stream = (*client)->Watch(job, ordered);
+  if (!stream.ok() && (*client)->interrupted()) return kExitInterrupted;
   if (!stream.ok()) return Fail(stream.status());
-  return StreamResults(global, **stream);
+  return StreamResults(global, **client, **stream, OnInterrupt::kLeave);
+}
+
+int RunCancel(const GlobalOptions& global, JobId job) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<CancelReply> reply = (*client)->Cancel(job);
+  if (!reply.ok()) return Fail(reply.status());
+  PrintLine(global.json ? CancelJsonLine(*reply) : CancelHumanLine(*reply));
+  return kExitOk;
 }
 
 int PrintJobs(const GlobalOptions& global, const std::vector<JobInfo>& jobs) {
@@ -282,9 +366,14 @@ int Main(int argc, char** argv) {
   CLI::App* ping = app.add_subcommand("ping", "check that jobd answers; print the round trip");
 
   SubmitOptions map_options;
-  CLI::App* map = app.add_subcommand("map", "run TASK once per ARG, stream results as they end");
+  CLI::App* map = app.add_subcommand(
+      "map",
+      "run TASK once per ARG, stream results as they end. Ctrl-C cancels the job and prints "
+      "the rest of its results (exit 1); Ctrl-C again leaves at once (exit 130)");
   AddSubmitOptions(map, &map_options);
   map->add_flag("--ordered", map_options.ordered, "print in submission order");
+  map->add_flag("--detach", map_options.detach,
+                "on Ctrl-C, leave the job running instead of cancelling it (exit 130)");
 
   SubmitOptions submit_options;
   CLI::App* submit = app.add_subcommand("submit", "like map, but print the job id and return");
@@ -292,7 +381,10 @@ int Main(int argc, char** argv) {
 
   JobId watch_job = 0;
   bool watch_ordered = false;
-  CLI::App* watch = app.add_subcommand("watch", "stream a job's results (those done first)");
+  CLI::App* watch = app.add_subcommand(
+      "watch",
+      "stream a job's results (those done first). Ctrl-C stops watching and leaves the job "
+      "running (exit 130); use cancel to stop it");
   watch->add_option("JOB", watch_job, "job id")->required();
   watch->add_flag("--ordered", watch_ordered, "print in submission order");
 
@@ -300,6 +392,12 @@ int Main(int argc, char** argv) {
   CLI::App* status =
       app.add_subcommand("status", "a job's state and counts (all jobs without JOB)");
   CLI::Option* status_job_option = status->add_option("JOB", status_job, "job id");
+
+  JobId cancel_job = 0;
+  CLI::App* cancel =
+      app.add_subcommand("cancel", "cancel a job's queued and running tasks (exit 0 also when "
+                                   "it had already finished)");
+  cancel->add_option("JOB", cancel_job, "job id")->required();
 
   CLI::App* jobs = app.add_subcommand("jobs", "recent jobs");
   CLI::App* workers = app.add_subcommand("workers", "the worker processes");
@@ -329,6 +427,7 @@ int Main(int argc, char** argv) {
     return RunStatus(global, status_job_option->count() > 0 ? std::optional<JobId>(status_job)
                                                             : std::nullopt);
   }
+  if (cancel->parsed()) return RunCancel(global, cancel_job);
   if (jobs->parsed()) return RunJobs(global);
   if (workers->parsed()) return RunWorkers(global);
   if (logs->parsed()) {

@@ -132,6 +132,25 @@ std::string PingJsonLine(const PongReply& pong, Micros round_trip) {
 
 std::string SubmittedJsonLine(JobId job) { return Dump(Json{{"job", job}}); }
 
+std::string CancelHumanLine(const CancelReply& reply) {
+  if (reply.already_finished) {
+    return fmt::format("job {} had already finished; nothing to cancel", reply.job.job);
+  }
+  return fmt::format("job {} cancelled: {} queued task{} cancelled, {} running task{} stopped",
+                     reply.job.job, reply.cancelled_queued,
+                     reply.cancelled_queued == 1 ? "" : "s", reply.stopped_running,
+                     reply.stopped_running == 1 ? "" : "s");
+}
+
+std::string CancelJsonLine(const CancelReply& reply) {
+  Json json;
+  json["job"] = reply.job.job;
+  json["cancelled_queued"] = reply.cancelled_queued;
+  json["stopped_running"] = reply.stopped_running;
+  json["already_finished"] = reply.already_finished;
+  return Dump(json);
+}
+
 std::string JobHumanText(const JobInfo& job) {
   return Table({
       {"job", std::to_string(job.job)},

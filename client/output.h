@@ -28,6 +28,12 @@ std::string PingJsonLine(const PongReply& pong, Micros round_trip);
 // {"job":7}
 std::string SubmittedJsonLine(JobId job);
 
+// "job 7 cancelled: 120 queued tasks cancelled, 2 running tasks stopped" or
+// "job 7 had already finished; nothing to cancel".
+std::string CancelHumanLine(const CancelReply& reply);
+// {"job":7,"cancelled_queued":120,"stopped_running":2,"already_finished":false}
+std::string CancelJsonLine(const CancelReply& reply);
+
 // "key  value" lines: job, task, state, submitted, total, queued, running,
 // ok, failed, crashed, timeout, cancelled.
 std::string JobHumanText(const JobInfo& job);

@@ -13,6 +13,7 @@
 #include "daemon/io/signal_fd.h"
 #include "util/duration.h"
 #include "util/endpoints.h"
+#include "util/size.h"
 #include "util/record_sink.h"
 
 namespace {
@@ -24,6 +25,12 @@ struct Flags {
   std::string log_dir;
   std::string log_level = "info";
   std::string drain_timeout = "30s";
+  std::string default_timeout = "0";
+  uint64_t max_tasks_per_worker = 0;
+  std::string max_worker_rss = "0";
+  std::string heartbeat = "1s";
+  uint32_t heartbeat_misses = 3;
+  size_t max_queued_tasks = 10'000'000;
   std::string worker_binary = jobd::DefaultWorkerBinary();
 };
 
@@ -54,6 +61,24 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", flags.drain_timeout,
                  "On SIGTERM, how long running tasks may take before they are killed")
       ->capture_default_str();
+  app.add_option("--default-timeout", flags.default_timeout,
+                 "Time limit of a task whose job sets none (0: none)")
+      ->capture_default_str();
+  app.add_option("--max-tasks-per-worker", flags.max_tasks_per_worker,
+                 "Replace a worker after this many tasks (0: never)")
+      ->capture_default_str();
+  app.add_option("--max-worker-rss", flags.max_worker_rss,
+                 "Replace a worker whose resident set passes this, e.g. 512M (0: never)")
+      ->capture_default_str();
+  app.add_option("--heartbeat", flags.heartbeat, "Heartbeat interval between jobd and workers")
+      ->capture_default_str();
+  app.add_option("--heartbeat-misses", flags.heartbeat_misses,
+                 "A worker silent for this many intervals is lost: killed and replaced")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  app.add_option("--max-queued-tasks", flags.max_queued_tasks,
+                 "A job that would queue more tasks than this is refused whole")
+      ->capture_default_str();
   app.add_option("--worker-binary", flags.worker_binary, "The jobd-worker program")
       ->capture_default_str();
   try {
@@ -63,14 +88,30 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  // A bad value is refused at start, naming the option.
   auto level = jobd::ParseLogLevel(flags.log_level);
   auto drain = jobd::ParseDuration(flags.drain_timeout);
+  auto default_timeout = jobd::ParseDuration(flags.default_timeout);
+  auto max_rss = jobd::ParseSize(flags.max_worker_rss);
+  auto heartbeat = jobd::ParseDuration(flags.heartbeat);
   jobd::Status endpoint_ok = jobd::ValidateEndpoint(flags.socket);
-  for (const jobd::Status& s : {level.status(), drain.status(), endpoint_ok}) {
-    if (!s.ok()) {
-      fprintf(stderr, "jobd: %s\n", s.message().c_str());
+  const std::pair<const char*, jobd::Status> checks[] = {
+      {"--log-level", level.status()},
+      {"--drain-timeout", drain.status()},
+      {"--default-timeout", default_timeout.status()},
+      {"--max-worker-rss", max_rss.status()},
+      {"--heartbeat", heartbeat.status()},
+      {"--socket", endpoint_ok}};
+  for (const auto& [option, status] : checks) {
+    if (!status.ok()) {
+      fprintf(stderr, "jobd: %s: %s\n", option, status.message().c_str());
       return 2;
     }
+  }
+  if (*heartbeat < jobd::Millis(10)) {
+    fprintf(stderr, "jobd: --heartbeat: %s is too short (at least 10ms)\n",
+            flags.heartbeat.c_str());
+    return 2;
   }
   if (flags.log_dir.empty()) flags.log_dir = jobd::DefaultLogDir(flags.state_dir);
 
@@ -100,6 +141,12 @@ int main(int argc, char** argv) {
   config.log_level = *level;
   config.drain_timeout = std::chrono::duration_cast<jobd::Millis>(*drain);
   config.supervisor.workers = flags.workers;
+  config.supervisor.default_timeout = *default_timeout;
+  config.supervisor.max_tasks_per_worker = flags.max_tasks_per_worker;
+  config.supervisor.max_worker_rss = *max_rss;
+  config.supervisor.heartbeat_interval = std::chrono::duration_cast<jobd::Millis>(*heartbeat);
+  config.supervisor.heartbeat_misses = flags.heartbeat_misses;
+  config.supervisor.max_queued_tasks = flags.max_queued_tasks;
   int rc;
   {
     jobd::Server server(config, **writer, log);

@@ -1,13 +1,17 @@
 // jobd-worker: one worker process, started by the jobd coordinator.
 //
 //   jobd-worker --endpoint E --slot K [--coordinator-pid P] [--log-level L]
+//               [--heartbeat-interval-ms N] [--heartbeat-misses N]
 //
 // Exit status: 0 after ShutdownWorker, 1 when the coordinator is already
-// gone at start, 2 for bad flags or a ZeroMQ error, 3 for a protocol error.
+// gone at start, 2 for bad flags, a ZeroMQ error or a failure to start the
+// task thread, 3 for a protocol error, 4 when the coordinator was silent for
+// heartbeat-interval x heartbeat-misses.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -30,7 +34,7 @@
 namespace {
 
 constexpr int kExitCoordinatorGone = 1;
-constexpr int kExitStartupError = 2;
+constexpr int kExitStartupError = jobd::WorkerLoop::kExitStartupError;
 
 // The coordinator blocks and ignores signals for itself; a worker starts from
 // the defaults, before any zmq thread exists to inherit a mask.
@@ -47,21 +51,31 @@ void RestoreDefaultSignals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-int RunWorker(const std::string& endpoint, uint32_t slot, jobd::LogLevel level) {
+struct Options {
+  std::string endpoint;
+  uint32_t slot = 0;
+  jobd::LogLevel level = jobd::LogLevel::kInfo;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  uint32_t heartbeat_misses = 3;
+};
+
+// Ends the process with the loop's exit status (see the end); throws
+// only before the conversation starts.
+[[noreturn]] void RunWorker(const Options& options) {
   jobd::PendingLogs pending_logs;
   jobd::LogRecord base;
   base.pid = static_cast<int32_t>(getpid());
   base.role = jobd::LogRole::kWorker;
-  base.worker = slot;
+  base.worker = options.slot;
   auto record_sink = std::make_shared<jobd::RecordSink>(
       base, [&pending_logs](jobd::LogRecord record) { pending_logs.Add(std::move(record)); });
   // Errors also go to stderr, in case they never reach the coordinator.
   auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   stderr_sink->set_level(spdlog::level::err);
   stderr_sink->set_pattern("jobd-worker[" + std::to_string(getpid()) + "] slot " +
-                           std::to_string(slot) + ": %l: %v");
+                           std::to_string(options.slot) + ": %l: %v");
   spdlog::logger logger("worker", {record_sink, stderr_sink});
-  logger.set_level(jobd::ToSpdlogLevel(level));
+  logger.set_level(jobd::ToSpdlogLevel(options.level));
 
   jobd::TaskRegistry registry;
   jobd::RegisterBuiltinTasks(registry);
@@ -72,10 +86,34 @@ int RunWorker(const std::string& endpoint, uint32_t slot, jobd::LogLevel level) 
   socket.set(zmq::sockopt::routing_id, std::to_string(getpid()));
   // Long enough for the last report ("worker stopping") to leave at exit.
   socket.set(zmq::sockopt::linger, 1000);
-  socket.connect(endpoint);
+  socket.connect(options.endpoint);
 
-  jobd::WorkerLoop loop(socket, registry, slot, logger, pending_logs);
-  return loop.Run();
+  jobd::WorkerLoop loop(socket, registry, options.slot, logger, pending_logs,
+                       options.heartbeat_interval, options.heartbeat_misses);
+  int code;
+  try {
+    code = loop.Run();
+  } catch (const zmq::error_t& e) {
+    std::fprintf(stderr, "jobd-worker: zmq error: %s\n", e.what());
+    code = kExitStartupError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "jobd-worker: %s\n", e.what());
+    code = kExitStartupError;
+  }
+
+  // Run() returns at once when the coordinator is lost or talks nonsense,
+  // possibly in the middle of a task. The task thread cannot be interrupted
+  // (a long sleep, a syscall stuck on a dead mount), and destroying the loop
+  // would join it, so the process ends here without unwinding. The last
+  // report still gets the socket's linger to leave; a lost coordinator gets
+  // less of it, since it is probably not reading.
+  if (code == jobd::WorkerLoop::kExitCoordinatorLost) {
+    socket.set(zmq::sockopt::linger, 100);
+  }
+  socket.close();
+  context.close();  // waits for the linger
+  std::fflush(nullptr);
+  _exit(code);
 }
 
 }  // namespace
@@ -90,12 +128,22 @@ int main(int argc, char** argv) {
   uint32_t slot = 0;
   std::optional<pid_t> coordinator_pid;
   std::string log_level_name = "info";
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t heartbeat_misses = 3;
   app.add_option("--endpoint", endpoint, "coordinator's worker endpoint")->required();
   app.add_option("--slot", slot, "this worker's slot number")->required();
   app.add_option("--coordinator-pid", coordinator_pid,
                  "exit at once unless this is the parent process");
   app.add_option("--log-level", log_level_name,
                  "trace, debug, info, warn, error or critical")
+      ->capture_default_str();
+  app.add_option("--heartbeat-interval-ms", heartbeat_interval_ms,
+                 "send a heartbeat after this long without sending anything")
+      ->check(CLI::Range(1u, 3600u * 1000u))
+      ->capture_default_str();
+  app.add_option("--heartbeat-misses", heartbeat_misses,
+                 "exit (status 4) when the coordinator is silent for this many intervals")
+      ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -120,9 +168,16 @@ int main(int argc, char** argv) {
   }
   RestoreDefaultSignals();
 
+  Options options;
+  options.endpoint = endpoint;
+  options.slot = slot;
+  options.level = *level;
+  options.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
+  options.heartbeat_misses = heartbeat_misses;
+
   // cppzmq throws; this is the edge where that becomes an exit status.
   try {
-    return RunWorker(endpoint, slot, *level);
+    RunWorker(options);
   } catch (const zmq::error_t& e) {
     std::fprintf(stderr, "jobd-worker: zmq error: %s\n", e.what());
     return kExitStartupError;

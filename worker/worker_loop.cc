@@ -2,26 +2,68 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cassert>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <variant>
 
 #include "proto/codec.h"
-#include "util/log_context.h"
 
 namespace jobd {
+namespace {
+
+// Each turn reads at most this many messages, so that outcomes and
+// heartbeats are not starved by a chatty coordinator.
+constexpr int kMaxMessagesPerTurn = 16;
+
+// This process's resident set: the second field of /proc/self/statm, in
+// pages. 0 when it cannot be read (no /proc).
+uint64_t ResidentBytes() {
+  static const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  return resident_pages * page_size;
+}
+
+// Rounded up, so that a poll never wakes just before its deadline and spins.
+std::chrono::milliseconds CeilMillis(std::chrono::steady_clock::duration d) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::ceil<std::chrono::milliseconds>(d));
+}
+
+}  // namespace
 
 WorkerLoop::WorkerLoop(zmq::socket_ref socket, const TaskRegistry& registry,
                        uint32_t slot, spdlog::logger& logger, PendingLogs& logs,
-                       std::chrono::milliseconds poll_timeout)
+                       std::chrono::milliseconds heartbeat_interval,
+                       uint32_t heartbeat_misses)
     : socket_(socket),
       registry_(registry),
       slot_(slot),
       logger_(logger),
       logs_(logs),
-      poll_timeout_(poll_timeout) {}
+      heartbeat_interval_(heartbeat_interval),
+      heartbeat_misses_(heartbeat_misses) {}
+
+WorkerLoop::~WorkerLoop() = default;
 
 int WorkerLoop::Run() {
+  assert(runner_ == nullptr && "WorkerLoop::Run() runs once");
+  Result<std::unique_ptr<TaskRunner>> runner = TaskRunner::Start(registry_, logger_);
+  if (!runner.ok()) {
+    // Before Ready, so the coordinator sees only an early exit; the reason
+    // reaches stderr through the logger.
+    logger_.error("cannot start the task thread: {}", runner.status().message());
+    return kExitStartupError;
+  }
+  runner_ = std::move(*runner);
+
+  // The silence clock starts now: the coordinator has a full liveness
+  // period to say anything after our Ready.
+  last_heard_ = Clock::now();
   // TODO(protocol): raise the credit once the coordinator pipelines tasks.
   Send(FromWorker{kProtocolVersion,
                   WorkerReady{static_cast<int32_t>(getpid()), slot_, /*credit=*/1}});
@@ -29,94 +71,134 @@ int WorkerLoop::Run() {
   FlushLogs();
 
   while (true) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, poll_timeout_);
-    if ((item.revents & ZMQ_POLLIN) == 0) {
-      // TODO(heartbeat): send heartbeats and give up on a silent coordinator
-      // here; until then PR_SET_PDEATHSIG is what ends an orphaned worker.
-      FlushLogs();
+    const Clock::time_point now = Clock::now();
+    if (now >= LivenessDeadline()) {
+      const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          now - last_heard_);
+      logger_.error("coordinator silent for {} ms; exiting", silent.count());
+      FlushLogs();  // a try: gives up at once, the deadline having passed
+      return kExitCoordinatorLost;
+    }
+    // Anything we send is a sign of life, so a heartbeat is due only after
+    // an interval without other messages.
+    const Clock::time_point next_heartbeat = last_sent_ + heartbeat_interval_;
+    if (now >= next_heartbeat) {
+      Send(FromWorker{kProtocolVersion, Heartbeat{}});
       continue;
     }
+
+    zmq::pollitem_t items[] = {
+        {socket_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, runner_->fd(), ZMQ_POLLIN, 0},
+    };
+    zmq::poll(items, 2, CeilMillis(std::min(next_heartbeat, LivenessDeadline()) - now));
+
+    // Outcomes first: they are what the coordinator is waiting for.
+    if ((items[1].revents & ZMQ_POLLIN) != 0) HandleTaskEvents();
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      if (const int code = HandleMessages(Clock::now()); code >= 0) return code;
+    }
+    if (runner_->idle()) {
+      if (stopping_) {
+        logger_.info("worker stopping");
+        FlushLogs();
+        return kExitShutdown;
+      }
+      // Only while idle: a running task's records go out with the next
+      // release or with its outcome, so that "done in" travels in the same
+      // report as the outcome it describes.
+      FlushLogs();
+    }
+  }
+}
+
+bool WorkerLoop::HandleTaskEvents() {
+  TaskRunner::Events events = runner_->TakeEvents();
+  // One report per outcome rather than one per batch, so that results
+  // stream to the client as they complete.
+  for (Outcome& outcome : events.outcomes) {
+    if (!SendReport({std::move(outcome)})) return false;
+  }
+  if (events.awaiting_release) {
+    // The task thread has logged "running" and waits: whatever was logged
+    // so far leaves now, before a body that might kill the process starts.
+    if (!FlushLogs()) return false;
+    runner_->Release();
+  }
+  return true;
+}
+
+int WorkerLoop::HandleMessages(Clock::time_point now) {
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
     zmq::message_t frame;
-    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) continue;
+    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) break;
+    last_heard_ = now;  // any message is a sign of life
+    if (const int code = HandleMessage(frame); code >= 0) return code;
+  }
+  return -1;
+}
 
-    // A mismatch between our own binaries cannot be repaired by talking on.
-    if (frame.more()) {
-      logger_.error("protocol error: unexpected multi-frame message from the coordinator");
-      FlushLogs();
-      return kExitProtocolError;
-    }
-    Result<ToWorker> message = DecodeToWorker(frame.to_string_view());
-    if (!message.ok()) {
-      logger_.error("protocol error: cannot decode a message from the coordinator: {}",
-                    message.status().message());
-      FlushLogs();
-      return kExitProtocolError;
-    }
-    if (message->version != kProtocolVersion) {
-      logger_.error("protocol error: coordinator speaks version {}, this worker {}",
-                    message->version, kProtocolVersion);
-      FlushLogs();
-      return kExitProtocolError;
-    }
-
-    if (const auto* run = std::get_if<RunTasks>(&message->body)) {
-      RunTasksInOrder(run->tasks);
-    } else {
-      logger_.info("worker stopping");
-      FlushLogs();
-      return kExitShutdown;
-    }
+int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
+  // A mismatch between our own binaries cannot be repaired by talking on.
+  if (frame.more()) {
+    logger_.error("protocol error: unexpected multi-frame message from the coordinator");
     FlushLogs();
+    return kExitProtocolError;
   }
-}
-
-void WorkerLoop::RunTasksInOrder(const std::vector<Assignment>& tasks) {
-  // One report per task rather than one per batch, so that results stream
-  // to the client as they complete.
-  for (const Assignment& task : tasks) {
-    SendReport({RunOne(task)});
+  Result<ToWorker> message = DecodeToWorker(frame.to_string_view());
+  if (!message.ok()) {
+    logger_.error("protocol error: cannot decode a message from the coordinator: {}",
+                  message.status().message());
+    FlushLogs();
+    return kExitProtocolError;
   }
-}
-
-Outcome WorkerLoop::RunOne(const Assignment& task) {
-  ScopedLogContext context(task.job, task.index);
-  logger_.debug("running");
-  // If this task kills the worker, what was logged so far is already out.
-  FlushLogs();
-
-  const auto start = std::chrono::steady_clock::now();
-  TaskOutput output = registry_.Run(task.name, task.args);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
-
-  if (output.ok) {
-    logger_.debug("done in {:.3f} ms", static_cast<double>(micros.count()) / 1000.0);
-  } else {
-    logger_.debug("failed: {}", output.error);
+  if (message->version != kProtocolVersion) {
+    logger_.error("protocol error: coordinator speaks version {}, this worker {}",
+                  message->version, kProtocolVersion);
+    FlushLogs();
+    return kExitProtocolError;
   }
-  return Outcome{task.job,
-                 task.index,
-                 task.attempt,
-                 output.ok,
-                 std::move(output.value),
-                 std::move(output.error),
-                 static_cast<uint64_t>(micros.count())};
+
+  if (auto* run = std::get_if<RunTasks>(&message->body)) {
+    runner_->Submit(std::move(run->tasks));
+  } else if (std::holds_alternative<ShutdownWorker>(message->body)) {
+    // The coordinator sends it only to a worker holding nothing, but if a
+    // task is still here, it is finished and reported first.
+    stopping_ = true;
+  }
+  // A Heartbeat says only that the coordinator is alive, noted by the caller.
+  return -1;
 }
 
-void WorkerLoop::SendReport(std::vector<Outcome> outcomes) {
-  Send(FromWorker{kProtocolVersion, WorkerReport{std::move(outcomes), logs_.TakeAll()}});
+bool WorkerLoop::SendReport(std::vector<Outcome> outcomes) {
+  // RSS after the outcomes, so the coordinator sees what the tasks left.
+  return Send(FromWorker{kProtocolVersion,
+                         WorkerReport{std::move(outcomes), logs_.TakeAll(), ResidentBytes()}});
 }
 
-void WorkerLoop::FlushLogs() {
-  if (!logs_.empty()) SendReport({});
+bool WorkerLoop::FlushLogs() {
+  if (logs_.empty()) return true;
+  return SendReport({});
 }
 
-void WorkerLoop::Send(const FromWorker& message) {
+bool WorkerLoop::Send(const FromWorker& message) {
   const std::string frame = EncodeFromWorker(message);
-  // Blocking: a DEALER queues while it is connected, and a worker has
-  // nothing better to do than wait for its coordinator.
-  socket_.send(zmq::buffer(frame), zmq::send_flags::none);
+  while (true) {
+    if (socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
+      last_sent_ = Clock::now();
+      return true;
+    }
+    // The queue to the coordinator is full: it has stopped reading. Wait
+    // for room, but no longer than it may stay silent.
+    const Clock::time_point now = Clock::now();
+    if (now >= LivenessDeadline()) return false;
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&item, 1, CeilMillis(LivenessDeadline() - now));
+  }
+}
+
+WorkerLoop::Clock::time_point WorkerLoop::LivenessDeadline() const {
+  return last_heard_ + heartbeat_interval_ * heartbeat_misses_;
 }
 
 }  // namespace jobd

@@ -1,10 +1,12 @@
 // WorkerLoop: a worker's side of the conversation with the coordinator
-// (proto/PROTOCOL.md): Ready first, then run the tasks it is sent and report
-// each outcome, with the worker's log records, as soon as it is known.
+// (proto/PROTOCOL.md): Ready first, then hand the tasks it is sent to the
+// task thread and report each outcome, with the worker's log records, as soon
+// as it is known; heartbeat both ways (Paranoid Pirate, zguide chapter 4).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -13,38 +15,59 @@
 #include "proto/messages.h"
 #include "worker/pending_logs.h"
 #include "worker/task_registry.h"
+#include "worker/task_runner.h"
 
 namespace jobd {
 
 class WorkerLoop {
  public:
   // Exit statuses of the worker process, returned by Run().
-  static constexpr int kExitShutdown = 0;       // the coordinator said so
-  static constexpr int kExitProtocolError = 3;  // undecodable frame or wrong version
+  static constexpr int kExitShutdown = 0;         // the coordinator said so
+  static constexpr int kExitStartupError = 2;     // e.g. no eventfd for the task thread
+  static constexpr int kExitProtocolError = 3;    // undecodable frame or wrong version
+  static constexpr int kExitCoordinatorLost = 4;  // silent for interval x misses
 
   // `socket` is a connected DEALER used only by Run(). `logs` is where the
-  // RecordSink of `logger` delivers. Everything borrowed must outlive Run().
+  // RecordSink of `logger` delivers. Everything borrowed must outlive the
+  // WorkerLoop (the task thread uses `registry` and `logger` until then).
+  // The worker sends something at least every `heartbeat_interval` and gives
+  // up on a coordinator it has heard nothing from for
+  // `heartbeat_interval * heartbeat_misses`.
   WorkerLoop(zmq::socket_ref socket, const TaskRegistry& registry, uint32_t slot,
              spdlog::logger& logger, PendingLogs& logs,
-             std::chrono::milliseconds poll_timeout = std::chrono::seconds(1));
+             std::chrono::milliseconds heartbeat_interval, uint32_t heartbeat_misses);
+  // Waits for a task in progress (see ~TaskRunner).
+  ~WorkerLoop();
   WorkerLoop(const WorkerLoop&) = delete;
   WorkerLoop& operator=(const WorkerLoop&) = delete;
 
-  // Runs the conversation on the calling thread until ShutdownWorker
-  // (kExitShutdown) or a frame it cannot trust (kExitProtocolError, after
-  // logging why). Tasks run on this thread, so a crashing task ends the
+  // Runs the conversation on the calling thread, once, until ShutdownWorker
+  // (kExitShutdown, after the tasks it holds are done and reported), a frame
+  // it cannot trust (kExitProtocolError) or a silent coordinator
+  // (kExitCoordinatorLost), after logging why. On the last two it returns
+  // at once, even with a task still running on the task thread: a process
+  // should then exit without destroying this loop. A crashing task ends the
   // process. zmq errors propagate as zmq::error_t.
   int Run();
 
  private:
-  // Runs the tasks in order, sending each outcome as soon as it is known.
-  void RunTasksInOrder(const std::vector<Assignment>& tasks);
-  Outcome RunOne(const Assignment& task);
+  using Clock = std::chrono::steady_clock;
+
+  // Reports outcomes and, when the task thread waits for it, sends the logs
+  // and releases the next task body. False when a send gave up.
+  bool HandleTaskEvents();
+  // Reads what the coordinator sent; returns an exit status to stop with,
+  // or -1 to go on.
+  int HandleMessages(Clock::time_point now);
+  int HandleMessage(const zmq::message_t& frame);
   // Sends a report of `outcomes` plus every pending log record.
-  void SendReport(std::vector<Outcome> outcomes);
+  bool SendReport(std::vector<Outcome> outcomes);
   // Sends the pending log records alone, if there are any.
-  void FlushLogs();
-  void Send(const FromWorker& message);
+  bool FlushLogs();
+  // Sends without blocking past the point where the coordinator counts as
+  // lost; false when the frame could not be queued by then.
+  bool Send(const FromWorker& message);
+  Clock::time_point LivenessDeadline() const;
 
   // Constant after construction.
   zmq::socket_ref socket_;  // borrowed; never reseated
@@ -52,7 +75,14 @@ class WorkerLoop {
   const uint32_t slot_;
   spdlog::logger& logger_;
   PendingLogs& logs_;
-  const std::chrono::milliseconds poll_timeout_;
+  const std::chrono::milliseconds heartbeat_interval_;
+  const uint32_t heartbeat_misses_;
+
+  // Run()'s thread only.
+  Clock::time_point last_heard_{};  // anything from the coordinator
+  Clock::time_point last_sent_{};   // anything to the coordinator
+  bool stopping_ = false;           // ShutdownWorker came; exit once idle
+  std::unique_ptr<TaskRunner> runner_;  // made by Run(); joined by ~WorkerLoop
 };
 
 }  // namespace jobd

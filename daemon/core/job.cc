@@ -9,6 +9,7 @@ Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
       default_task_(std::move(request.default_task)),
       retries_(request.retries),
       timeout_us_(request.timeout_us),
+      retry_timeouts_(request.retry_timeouts),
       priority_(request.priority),
       submitted_unix_us_(submitted_unix_us) {
   tasks_.reserve(request.tasks.size());
@@ -43,11 +44,11 @@ std::optional<uint32_t> Job::StartNext() {
   return index;
 }
 
-void Job::Requeue(uint32_t index) {
+void Job::Requeue(uint32_t index, bool attempt_counts) {
   Task& task = tasks_[index];
   assert(task.phase == TaskPhase::kRunning);
   task.phase = TaskPhase::kQueued;
-  --task.attempts;
+  if (!attempt_counts) --task.attempts;
   --running_;
   requeued_.push_front(index);
 }

@@ -46,6 +46,7 @@ class Job {
   int32_t priority() const { return priority_; }
   uint32_t retries() const { return retries_; }
   uint64_t timeout_us() const { return timeout_us_; }
+  bool retry_timeouts() const { return retry_timeouts_; }
   bool done() const { return finished_ == tasks_.size(); }
   size_t size() const { return tasks_.size(); }
   const Task& task(uint32_t index) const { return tasks_[index]; }
@@ -55,8 +56,10 @@ class Job {
   std::optional<uint32_t> StartNext();
   bool HasQueued() const { return next_fresh_ < tasks_.size() || !requeued_.empty(); }
 
-  // Puts a running task back in the queue, as if it had not been started.
-  void Requeue(uint32_t index);
+  // Puts a running task back at the front of the queue. With
+  // `attempt_counts` false it is as if the task had never started (it never
+  // reached a worker); otherwise the attempt stays counted (a retry).
+  void Requeue(uint32_t index, bool attempt_counts);
   // Ends a task (running or queued) with its final result.
   void Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
               int32_t pid, uint64_t duration_us);
@@ -76,6 +79,7 @@ class Job {
   const std::string default_task_;
   const uint32_t retries_;
   const uint64_t timeout_us_;
+  const bool retry_timeouts_;
   const int32_t priority_;
   const int64_t submitted_unix_us_;
 

@@ -26,6 +26,14 @@ uint64_t MicrosBetween(TimePoint from, TimePoint to) {
   return static_cast<uint64_t>(std::chrono::duration_cast<Micros>(to - from).count());
 }
 
+double MillisBetween(TimePoint from, TimePoint to) {
+  return static_cast<double>(MicrosBetween(from, to)) / 1000.0;
+}
+
+void Earliest(std::optional<TimePoint>& next, TimePoint candidate) {
+  if (!next || candidate < *next) next = candidate;
+}
+
 }  // namespace
 
 Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const Clock& clock,
@@ -57,6 +65,9 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
         "queue full: {} tasks queued, the job's {} would pass the limit of {}", queued_,
         request.tasks.size(), options_.max_queued_tasks));
   }
+  if (request.timeout_us == 0) {
+    request.timeout_us = static_cast<uint64_t>(options_.default_timeout.count());
+  }
   const bool watch = request.watch;
   const JobId id = next_job_id_++;
   auto job = std::make_unique<Job>(id, std::move(request), UnixMicrosNow());
@@ -66,7 +77,8 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
   JobInfo info = job->Info();
   {
     ScopedLogContext context(id, std::nullopt);
-    log_.info("job accepted: {} tasks of {}", info.total, info.task);
+    log_.info("job accepted: {} tasks of {}, retries {}, timeout {} ms, priority {}", info.total,
+              info.task, job->retries(), job->timeout_us() / 1000, job->priority());
   }
   jobs_.emplace(id, std::move(job));
   return info;
@@ -78,6 +90,37 @@ Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id, 
   job->watchers().push_back(Watcher{client, request_id, 0});
   streams_to_flush_.insert(id);
   return job->Info();
+}
+
+Result<CancelReply> Supervisor::Cancel(JobId id) {
+  Job* job = FindJob(id);
+  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", id));
+  CancelReply reply;
+  if (job->done()) {
+    reply.already_finished = true;
+    reply.job = job->Info();
+    return reply;
+  }
+  ScopedLogContext context(id, std::nullopt);
+  reply.cancelled_queued = static_cast<uint32_t>(CancelQueuedTasks(*job, "cancelled"));
+  const TimePoint now = clock_.Now();
+  for (Worker& worker : workers_) {
+    auto first = std::stable_partition(worker.in_flight.begin(), worker.in_flight.end(),
+                                       [&](const InFlight& f) { return f.job != id; });
+    if (first == worker.in_flight.end()) continue;
+    for (auto it = first; it != worker.in_flight.end(); ++it) {
+      // A function cannot be interrupted safely: its worker goes instead.
+      FinishTask(*job, it->index, TaskStatus::kCancelled, "", "cancelled while running",
+                 worker.pid, MicrosBetween(it->started, now));
+      ++reply.stopped_running;
+    }
+    worker.in_flight.erase(first, worker.in_flight.end());
+    KillWorker(worker, StopReason::kKilled);
+  }
+  log_.info("job cancelled: {} queued and {} running task(s)", reply.cancelled_queued,
+            reply.stopped_running);
+  reply.job = job->Info();
+  return reply;
 }
 
 Result<JobInfo> Supervisor::Status(JobId id) const {
@@ -108,6 +151,7 @@ std::vector<WorkerInfo> Supervisor::Workers() const {
       info.task = worker.in_flight.front().index;
     }
     info.tasks_done = worker.tasks_done;
+    info.rss_bytes = worker.rss_bytes;
     if (worker.pid != 0) info.uptime_us = MicrosBetween(worker.started, now);
     infos.push_back(info);
   }
@@ -123,14 +167,23 @@ PongReply Supervisor::Pong() const {
   return pong;
 }
 
+std::optional<uint32_t> Supervisor::SlotOf(int32_t pid) const {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) return std::nullopt;
+  return it->second;
+}
+
 // ---- workers ------------------------------------------------------------
 
 void Supervisor::SpawnSlot(Worker& worker) {
   worker.restart_at.reset();
   worker.ready = false;
-  worker.shutdown_sent = false;
+  worker.retiring = false;
+  worker.stop = StopReason::kNone;
   worker.credit = 0;
-  worker.started = clock_.Now();
+  worker.tasks_done = 0;
+  worker.rss_bytes = 0;
+  worker.started = worker.last_heard = worker.last_sent = clock_.Now();
   Result<int32_t> pid = io_.SpawnWorker(worker.slot);
   if (!pid.ok()) {
     log_.error("cannot start worker[{}]: {}", worker.slot, pid.status().message());
@@ -153,26 +206,35 @@ void Supervisor::ScheduleRestart(Worker& worker) {
             worker.quick_deaths, delay.count());
 }
 
+void Supervisor::KillWorker(Worker& worker, StopReason reason) {
+  if (worker.pid == 0) return;
+  if (worker.stop != StopReason::kKilled && worker.stop != StopReason::kLost) {
+    io_.KillWorker(worker.pid);
+  }
+  worker.stop = reason;
+}
+
 void Supervisor::OnWorkerMessage(int32_t pid, const FromWorker& message) {
-  auto it = by_pid_.find(pid);
-  if (it == by_pid_.end()) {
+  Worker* worker = FindWorker(pid);
+  if (worker == nullptr) {
     log_.warn("message from unknown worker pid {} ignored", pid);
     return;
   }
-  Worker& worker = workers_[it->second];
+  worker->last_heard = clock_.Now();
   if (const auto* ready = std::get_if<WorkerReady>(&message.body)) {
-    OnReady(worker, *ready);
-    return;
+    OnReady(*worker, *ready);
+  } else if (const auto* report = std::get_if<WorkerReport>(&message.body)) {
+    // Log records are written by the caller; here only outcomes matter.
+    if (report->rss_bytes != 0) worker->rss_bytes = report->rss_bytes;
+    for (const Outcome& outcome : report->outcomes) OnOutcome(*worker, outcome);
+    if (!report->outcomes.empty()) MaybeRetire(*worker);
   }
-  const auto& report = std::get<WorkerReport>(message.body);
-  // Worker log records are written by whoever logs for the daemon; here we
-  // only handle the outcomes.
-  for (const Outcome& outcome : report.outcomes) OnOutcome(worker, outcome);
+  // A heartbeat says only that the worker is alive, noted above.
 }
 
 void Supervisor::OnReady(Worker& worker, const WorkerReady& ready) {
   if (ready.pid != worker.pid) {
-    log_.warn("worker[{}] pid {} says it is pid {}; ignored", worker.slot, worker.pid, ready.pid);
+    log_.warn("worker[{}] pid {} says it is pid {}", worker.slot, worker.pid, ready.pid);
   }
   if (ready.slot != worker.slot) {
     log_.warn("worker pid {} says it is slot {}, but it runs slot {}", worker.pid, ready.slot,
@@ -180,7 +242,13 @@ void Supervisor::OnReady(Worker& worker, const WorkerReady& ready) {
   }
   worker.ready = true;
   worker.credit = std::clamp<uint32_t>(ready.credit, 1, 64);
-  log_.debug("worker[{}] pid {} ready, credit {}", worker.slot, worker.pid, worker.credit);
+  if (worker.predecessor_died) {
+    log_.info("worker[{}] pid {} ready {:.1f} ms after its predecessor died", worker.slot,
+              worker.pid, MillisBetween(*worker.predecessor_died, clock_.Now()));
+    worker.predecessor_died.reset();
+  } else {
+    log_.debug("worker[{}] pid {} ready, credit {}", worker.slot, worker.pid, worker.credit);
+  }
 }
 
 void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
@@ -190,8 +258,9 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
                                   f.attempt == outcome.attempt;
                          });
   if (it == worker.in_flight.end()) {
-    log_.warn("worker[{}] pid {} reported job {} task {} attempt {}, which it was not running",
-              worker.slot, worker.pid, outcome.job, outcome.index, outcome.attempt);
+    // Normal for a task that was cancelled or timed out just as it ended.
+    log_.debug("worker[{}] pid {} reported job {} task {} attempt {}, which is no longer its",
+               worker.slot, worker.pid, outcome.job, outcome.index, outcome.attempt);
     return;
   }
   worker.in_flight.erase(it);
@@ -205,17 +274,32 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
              worker.pid, outcome.duration_us);
 }
 
+void Supervisor::MaybeRetire(Worker& worker) {
+  if (worker.retiring || worker.stop != StopReason::kNone) return;
+  std::string why;
+  if (options_.max_tasks_per_worker != 0 && worker.tasks_done >= options_.max_tasks_per_worker) {
+    why = fmt::format("it has run {} tasks", worker.tasks_done);
+  } else if (options_.max_worker_rss != 0 && worker.rss_bytes > options_.max_worker_rss) {
+    why = fmt::format("its resident set of {} bytes is over {}", worker.rss_bytes,
+                      options_.max_worker_rss);
+  } else {
+    return;
+  }
+  worker.retiring = true;
+  log_.info("worker[{}] pid {} retiring: {}", worker.slot, worker.pid, why);
+}
+
 void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
-  auto it = by_pid_.find(pid);
-  if (it == by_pid_.end()) {
+  Worker* found = FindWorker(pid);
+  if (found == nullptr) {
     log_.warn("reaped unknown child pid {} ({})", pid, status.Describe());
     return;
   }
-  Worker& worker = workers_[it->second];
-  by_pid_.erase(it);
+  Worker& worker = *found;
+  by_pid_.erase(pid);
   const TimePoint now = clock_.Now();
   const std::string how = status.Describe();
-  const bool expected = worker.shutdown_sent && !status.signaled && status.value == 0;
+  const StopReason stop = worker.stop;
   for (const InFlight& f : worker.in_flight) {
     Job* job = FindJob(f.job);
     if (job == nullptr) continue;
@@ -224,55 +308,182 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
       FinishTask(*job, f.index, TaskStatus::kCancelled, "",
                  "stopped: jobd shut down before the task finished", pid,
                  MicrosBetween(f.started, now));
+    } else if (stop == StopReason::kLost) {
+      RetryOrFinish(*job, f, pid, TaskStatus::kCrashed,
+                    fmt::format("worker pid {} stopped answering and was killed", pid));
     } else {
-      log_.warn("task crashed: worker[{}] pid {} {}", worker.slot, pid, how);
-      FinishTask(*job, f.index, TaskStatus::kCrashed, "",
-                 fmt::format("worker pid {} {}", pid, how), pid, MicrosBetween(f.started, now));
+      RetryOrFinish(*job, f, pid, TaskStatus::kCrashed, fmt::format("worker pid {} {}", pid, how));
     }
   }
-  const size_t lost = worker.in_flight.size();
+  const size_t held = worker.in_flight.size();
   worker.in_flight.clear();
   worker.pid = 0;
   worker.ready = false;
-  if (expected) {
-    log_.info("worker[{}] pid {} stopped", worker.slot, pid);
+  const bool clean = !status.signaled && status.value == 0;
+  if (stop == StopReason::kShutdown && clean) {
+    log_.info("worker[{}] pid {} {}", worker.slot, pid, worker.retiring ? "retired" : "stopped");
+  } else if (stop == StopReason::kKilled || stop == StopReason::kLost) {
+    log_.info("worker[{}] pid {} {} as asked", worker.slot, pid, how);
   } else {
-    log_.warn("worker[{}] pid {} {} with {} task(s) in hand", worker.slot, pid, how, lost);
+    log_.warn("worker[{}] pid {} {} with {} task(s) in hand", worker.slot, pid, how, held);
   }
   if (draining_) return;
-  if (now - worker.started < options_.quick_death && lost == 0) {
+  worker.predecessor_died = now;
+  const bool our_doing = stop != StopReason::kNone;
+  if (!our_doing && held == 0 && now - worker.started < options_.quick_death) {
     ScheduleRestart(worker);
   } else {
     SpawnSlot(worker);
   }
 }
 
-// ---- the loop -------------------------------------------------------------
+// ---- retries and final states ---------------------------------------------
+
+void Supervisor::RetryOrFinish(Job& job, const InFlight& task, int32_t pid, TaskStatus status,
+                               const std::string& error) {
+  const uint32_t attempts = job.task(task.index).attempts;
+  if (attempts <= job.retries()) {
+    log_.warn("{}; retrying (attempt {} of {})", error, attempts + 1, job.retries() + 1);
+    RequeueTask(job, task.index, /*attempt_counts=*/true);
+    return;
+  }
+  log_.warn("{}; giving up after {} attempt(s)", error, attempts);
+  FinishTask(job, task.index, status, "",
+             fmt::format("{} (attempt {} of {})", error, attempts, job.retries() + 1), pid,
+             MicrosBetween(task.started, clock_.Now()));
+}
+
+void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
+                            std::string error, int32_t pid, uint64_t duration_us) {
+  const TaskPhase phase = job.task(index).phase;
+  if (phase == TaskPhase::kRunning) --running_;
+  if (phase == TaskPhase::kQueued) --queued_;
+  job.Finish(index, status, std::move(result), std::move(error), pid, duration_us);
+  OnJobChanged(job);
+}
+
+void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
+  if (!job.HasQueued()) run_queue_.Add(job.id(), job.priority());
+  job.Requeue(index, attempt_counts);
+  ++queued_;
+  --running_;
+}
+
+size_t Supervisor::CancelQueuedTasks(Job& job, const std::string& reason) {
+  if (!job.HasQueued()) return 0;
+  const size_t n = job.CancelQueued(reason);
+  queued_ -= n;
+  run_queue_.Remove(job.id(), job.priority());
+  OnJobChanged(job);
+  return n;
+}
+
+void Supervisor::OnJobChanged(Job& job) {
+  if (!job.watchers().empty()) streams_to_flush_.insert(job.id());
+  if (job.done() && (finished_jobs_.empty() || finished_jobs_.back() != job.id())) {
+    const JobInfo info = job.Info();
+    ScopedLogContext context(job.id(), std::nullopt);
+    log_.info("job finished: {} ok, {} failed, {} crashed, {} timeout, {} cancelled", info.ok,
+              info.failed, info.crashed, info.timeout, info.cancelled);
+    finished_jobs_.push_back(job.id());
+  }
+}
+
+// ---- time -------------------------------------------------------------------
 
 void Supervisor::OnTick() {
   const TimePoint now = clock_.Now();
   for (Worker& worker : workers_) {
     if (worker.restart_at && *worker.restart_at <= now && !draining_) SpawnSlot(worker);
   }
+  ExpireTasks(now);
+  DeclareLostWorkers(now);
+  SendHeartbeats(now);
+}
+
+void Supervisor::ExpireTasks(TimePoint now) {
+  for (Worker& worker : workers_) {
+    auto expired = std::stable_partition(
+        worker.in_flight.begin(), worker.in_flight.end(),
+        [&](const InFlight& f) { return !f.deadline || *f.deadline > now; });
+    if (expired == worker.in_flight.end()) continue;
+    const std::vector<InFlight> timed_out(expired, worker.in_flight.end());
+    worker.in_flight.erase(expired, worker.in_flight.end());
+    KillWorker(worker, StopReason::kKilled);
+    for (const InFlight& f : timed_out) {
+      Job& job = *FindJob(f.job);
+      ScopedLogContext context(f.job, f.index);
+      const std::string error =
+          fmt::format("timed out after {} ms; worker pid {} killed", job.timeout_us() / 1000,
+                      worker.pid);
+      if (job.retry_timeouts()) {
+        RetryOrFinish(job, f, worker.pid, TaskStatus::kTimeout, error);
+      } else {
+        log_.warn("{}", error);
+        FinishTask(job, f.index, TaskStatus::kTimeout, "", error, worker.pid,
+                   MicrosBetween(f.started, now));
+      }
+    }
+  }
+}
+
+void Supervisor::DeclareLostWorkers(TimePoint now) {
+  for (Worker& worker : workers_) {
+    if (worker.pid == 0 || worker.stop == StopReason::kKilled ||
+        worker.stop == StopReason::kLost) {
+      continue;
+    }
+    if (now - worker.last_heard <= Liveness()) continue;
+    log_.warn("worker[{}] pid {} silent for {:.0f} ms: declared lost, killing it", worker.slot,
+              worker.pid, MillisBetween(worker.last_heard, now));
+    // Its tasks are handled as a crash once it has been reaped.
+    KillWorker(worker, StopReason::kLost);
+  }
+}
+
+void Supervisor::SendHeartbeats(TimePoint now) {
+  for (Worker& worker : workers_) {
+    if (!worker.ready || worker.stop != StopReason::kNone) continue;
+    if (now - worker.last_sent >= options_.heartbeat_interval) {
+      SendTo(worker, ToWorker{kProtocolVersion, Heartbeat{}});
+      // Even if it failed: the next try is an interval away, not at once.
+      worker.last_sent = now;
+    }
+  }
 }
 
 std::optional<TimePoint> Supervisor::NextDeadline() const {
   std::optional<TimePoint> next;
   for (const Worker& worker : workers_) {
-    if (worker.restart_at && (!next || *worker.restart_at < *next)) next = worker.restart_at;
+    if (worker.restart_at) Earliest(next, *worker.restart_at);
+    if (worker.pid == 0) continue;
+    for (const InFlight& f : worker.in_flight) {
+      if (f.deadline) Earliest(next, *f.deadline);
+    }
+    if (worker.stop == StopReason::kNone || worker.stop == StopReason::kShutdown) {
+      Earliest(next, worker.last_heard + Liveness() + Millis(1));
+    }
+    if (worker.ready && worker.stop == StopReason::kNone) {
+      Earliest(next, worker.last_sent + options_.heartbeat_interval);
+    }
   }
-  if (streams_blocked_) {
-    const TimePoint retry = clock_.Now() + options_.blocked_stream_retry;
-    if (!next || retry < *next) next = retry;
-  }
+  if (streams_blocked_) Earliest(next, clock_.Now() + options_.blocked_stream_retry);
   return next;
 }
 
+// ---- the loop -------------------------------------------------------------
+
 void Supervisor::Flush() {
   if (!draining_) DispatchTasks();
-  if (draining_) SendShutdowns();
+  SendShutdowns();
   FlushStreams();
   ForgetOldJobs();
+}
+
+bool Supervisor::SendTo(Worker& worker, const ToWorker& message) {
+  if (!io_.SendToWorker(worker.pid, message)) return false;
+  worker.last_sent = clock_.Now();
+  return true;
 }
 
 void Supervisor::DispatchTasks() {
@@ -282,7 +493,7 @@ void Supervisor::DispatchTasks() {
   // rather than both to the first one with spare credit.
   for (int pass = 0; pass < 2 && !run_queue_.empty(); ++pass) {
     for (Worker& worker : workers_) {
-      if (!worker.ready || worker.shutdown_sent) continue;
+      if (!worker.ready || worker.retiring || worker.stop != StopReason::kNone) continue;
       if (pass == 0 && !worker.in_flight.empty()) continue;
       // Pass 0 gives an idle worker one task; pass 1 fills up its credit.
       const size_t limit = pass == 0 ? 1 : worker.credit;
@@ -301,19 +512,18 @@ void Supervisor::DispatchTasks() {
                                        task.args});
       }
       if (run.tasks.empty()) continue;
-      if (!io_.SendToWorker(worker.pid, ToWorker{kProtocolVersion, run})) {
+      if (!SendTo(worker, ToWorker{kProtocolVersion, run})) {
         // The worker is going away; its exit will be reaped. Put the tasks back.
         for (const Assignment& a : run.tasks) {
-          Job& job = *FindJob(a.job);
-          if (!job.HasQueued()) run_queue_.Add(job.id(), job.priority());
-          job.Requeue(a.index);
-          ++queued_;
-          --running_;
+          RequeueTask(*FindJob(a.job), a.index, /*attempt_counts=*/false);
         }
         continue;
       }
       for (const Assignment& a : run.tasks) {
-        worker.in_flight.push_back(InFlight{a.job, a.index, a.attempt, now});
+        const Job& job = *FindJob(a.job);
+        std::optional<TimePoint> deadline;
+        if (job.timeout_us() != 0) deadline = now + Micros(job.timeout_us());
+        worker.in_flight.push_back(InFlight{a.job, a.index, a.attempt, now, deadline});
       }
     }
   }
@@ -321,33 +531,16 @@ void Supervisor::DispatchTasks() {
 
 void Supervisor::SendShutdowns() {
   for (Worker& worker : workers_) {
-    if (worker.pid == 0 || worker.shutdown_sent || !worker.in_flight.empty()) continue;
-    worker.shutdown_sent = true;
+    if (!draining_ && !worker.retiring) continue;
+    if (worker.pid == 0 || worker.stop != StopReason::kNone || !worker.in_flight.empty()) continue;
     // A worker that has not said ready may not be connected, so a message
     // could not reach it; it holds nothing, so stopping it loses nothing.
     if (!worker.ready) {
-      io_.KillWorker(worker.pid);
+      KillWorker(worker, StopReason::kKilled);
       continue;
     }
-    io_.SendToWorker(worker.pid, ToWorker{kProtocolVersion, ShutdownWorker{}});
-  }
-}
-
-void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
-                            std::string error, int32_t pid, uint64_t duration_us) {
-  if (job.task(index).phase == TaskPhase::kRunning) --running_;
-  job.Finish(index, status, std::move(result), std::move(error), pid, duration_us);
-  OnJobChanged(job);
-}
-
-void Supervisor::OnJobChanged(Job& job) {
-  if (!job.watchers().empty()) streams_to_flush_.insert(job.id());
-  if (job.done()) {
-    const JobInfo info = job.Info();
-    ScopedLogContext context(job.id(), std::nullopt);
-    log_.info("job finished: {} ok, {} failed, {} crashed, {} timeout, {} cancelled", info.ok,
-              info.failed, info.crashed, info.timeout, info.cancelled);
-    finished_jobs_.push_back(job.id());
+    worker.stop = StopReason::kShutdown;
+    SendTo(worker, ToWorker{kProtocolVersion, ShutdownWorker{}});
   }
 }
 
@@ -412,14 +605,7 @@ void Supervisor::BeginDrain() {
   draining_ = true;
   size_t cancelled = 0;
   for (auto& [id, job] : jobs_) {
-    if (!job->HasQueued()) continue;
-    const size_t n = job->CancelQueued("cancelled: jobd is shutting down");
-    cancelled += n;
-    queued_ -= n;
-    run_queue_.Remove(id, job->priority());
-    // CancelQueued finished the tasks directly; report them.
-    if (!job->watchers().empty()) streams_to_flush_.insert(id);
-    if (job->done()) OnJobChanged(*job);
+    cancelled += CancelQueuedTasks(*job, "cancelled: jobd is shutting down");
   }
   for (Worker& worker : workers_) worker.restart_at.reset();
   log_.info("draining: {} queued task(s) cancelled, {} running task(s) left to finish", cancelled,
@@ -428,12 +614,8 @@ void Supervisor::BeginDrain() {
 
 void Supervisor::KillAll() {
   killing_ = true;
-  for (Worker& worker : workers_) {
-    if (worker.pid != 0) io_.KillWorker(worker.pid);
-  }
+  for (Worker& worker : workers_) KillWorker(worker, StopReason::kKilled);
 }
-
-bool Supervisor::AllWorkersGone() const { return by_pid_.empty(); }
 
 // ---- helpers --------------------------------------------------------------
 
@@ -447,10 +629,22 @@ const Job* Supervisor::FindJob(JobId id) const {
   return it == jobs_.end() ? nullptr : it->second.get();
 }
 
+Supervisor::Worker* Supervisor::FindWorker(int32_t pid) {
+  auto it = by_pid_.find(pid);
+  return it == by_pid_.end() ? nullptr : &workers_[it->second];
+}
+
 WorkerState Supervisor::StateOf(const Worker& worker) const {
   if (worker.pid == 0) return worker.restart_at ? WorkerState::kBackoff : WorkerState::kStopping;
-  if (worker.shutdown_sent) return WorkerState::kStopping;
+  switch (worker.stop) {
+    case StopReason::kLost: return WorkerState::kLost;
+    case StopReason::kKilled: return WorkerState::kStopping;
+    case StopReason::kShutdown:
+      return worker.retiring ? WorkerState::kRetiring : WorkerState::kStopping;
+    case StopReason::kNone: break;
+  }
   if (!worker.ready) return WorkerState::kStarting;
+  if (worker.retiring) return WorkerState::kRetiring;
   return worker.in_flight.empty() ? WorkerState::kIdle : WorkerState::kBusy;
 }
 

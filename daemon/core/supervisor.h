@@ -3,11 +3,14 @@
 // time) into calls on SupervisorIo. No sockets, no syscalls: tests drive it
 // with plain structs and a FakeClock.
 //
+// Its promise: every accepted task ends in exactly one final state, reported
+// once, whatever happens to the worker running it; and every slot always
+// gets a worker again (after a back-off if workers keep dying at start).
+//
 // Not thread safe: the event loop thread only.
 #pragma once
 
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -28,9 +31,19 @@ struct SupervisorOptions {
   size_t max_results_per_message = 1000;
   size_t max_queued_tasks = 10'000'000;
   size_t retained_finished_jobs = 1000;
-  // A worker that dies sooner than this after its start is restarted after
-  // an exponential back-off instead of at once, so that a broken
-  // environment does not become a fork storm.
+  // A task's time limit when its job names none; zero: none.
+  Micros default_timeout{0};
+  // Recycling: a worker is retired after this many tasks, or once its
+  // resident set passes this many bytes (checked between tasks). Zero: never.
+  uint64_t max_tasks_per_worker = 0;
+  uint64_t max_worker_rss = 0;
+  // Both sides send a heartbeat every interval; a worker silent for
+  // interval * misses is lost: killed, and its task handled as a crash.
+  Millis heartbeat_interval{1000};
+  uint32_t heartbeat_misses = 3;
+  // A worker that dies sooner than this after its start, holding no task,
+  // is restarted after an exponential back-off instead of at once, so that a
+  // broken environment does not become a fork storm.
   Millis quick_death{1000};
   Millis backoff_initial{100};
   Millis backoff_max{10'000};
@@ -53,28 +66,29 @@ class Supervisor {
   Result<JobInfo> Submit(const ClientId& client, RequestId request_id, SubmitRequest request);
   // Streams a job's results to `client`: the finished ones first.
   Result<JobInfo> Watch(const ClientId& client, RequestId request_id, JobId job);
+  // Ends the job's queued tasks at once and stops its running ones (their
+  // workers are killed and replaced). A finished job is left as it is.
+  Result<CancelReply> Cancel(JobId job);
   Result<JobInfo> Status(JobId job) const;
   std::vector<JobInfo> Jobs() const;
-  std::vector<WorkerInfo> Workers() const;  // rss_bytes left 0: the caller fills it
-  PongReply Pong() const;                   // pid left 0: the caller fills it
+  std::vector<WorkerInfo> Workers() const;
+  PongReply Pong() const;  // pid left 0: the caller fills it
 
   // ---- worker events ----
   bool IsWorker(int32_t pid) const { return by_pid_.count(pid) != 0; }
-  std::optional<uint32_t> SlotOf(int32_t pid) const {
-    auto it = by_pid_.find(pid);
-    return it == by_pid_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
-  }
+  std::optional<uint32_t> SlotOf(int32_t pid) const;
   // A decoded message from the worker with this pid (the version is checked).
   void OnWorkerMessage(int32_t pid, const FromWorker& message);
   void OnWorkerExited(int32_t pid, ExitStatus status);
 
   // ---- the loop ----
-  // Restarts workers whose back-off has ended.
+  // Time-driven work: restarts after back-off, task timeouts, lost workers,
+  // heartbeats to workers.
   void OnTick();
   // When OnTick or Flush next has work to do, if ever.
   std::optional<TimePoint> NextDeadline() const;
-  // Once per loop turn: hands queued tasks to workers with credit and
-  // streams new results to watching clients.
+  // Once per loop turn: hands queued tasks to workers with credit, retires
+  // workers, and streams new results to watching clients.
   void Flush();
 
   // ---- shutdown ----
@@ -84,8 +98,7 @@ class Supervisor {
   bool draining() const { return draining_; }
   // Kills whatever still runs (the drain deadline passed).
   void KillAll();
-  // True once every worker has exited.
-  bool AllWorkersGone() const;
+  bool AllWorkersGone() const { return by_pid_.empty(); }
   // True while some client still has results to receive.
   bool HasPendingStreams() const { return !streams_to_flush_.empty(); }
 
@@ -95,31 +108,56 @@ class Supervisor {
     uint32_t index;
     uint32_t attempt;
     TimePoint started;
+    std::optional<TimePoint> deadline;
   };
+  // Why we stopped a worker ourselves; its exit is then no surprise.
+  enum class StopReason { kNone, kShutdown, kKilled, kLost };
   struct Worker {
     uint32_t slot = 0;
-    int32_t pid = 0;  // 0: no process (backing off or gone)
+    int32_t pid = 0;  // 0: no process (backing off, or gone while draining)
     bool ready = false;
-    bool shutdown_sent = false;
+    bool retiring = false;
+    StopReason stop = StopReason::kNone;
     uint32_t credit = 0;
     std::vector<InFlight> in_flight;
     uint64_t tasks_done = 0;
+    uint64_t rss_bytes = 0;
     TimePoint started;
+    TimePoint last_heard;  // from the worker
+    TimePoint last_sent;   // to the worker
     uint32_t quick_deaths = 0;
     std::optional<TimePoint> restart_at;
+    std::optional<TimePoint> predecessor_died;  // to time replacements
   };
 
   Job* FindJob(JobId id);
   const Job* FindJob(JobId id) const;
+  Worker* FindWorker(int32_t pid);
+
   void SpawnSlot(Worker& worker);
   void ScheduleRestart(Worker& worker);
+  void KillWorker(Worker& worker, StopReason reason);
   void OnReady(Worker& worker, const WorkerReady& ready);
   void OnOutcome(Worker& worker, const Outcome& outcome);
+  void MaybeRetire(Worker& worker);
+  void ExpireTasks(TimePoint now);
+  void DeclareLostWorkers(TimePoint now);
+  void SendHeartbeats(TimePoint now);
+
+  // A running task whose attempt failed by no fault of its own (its worker
+  // died, was lost, or it timed out with retry_timeouts): run it again if
+  // retries are left, else end it with `status` and `error`.
+  void RetryOrFinish(Job& job, const InFlight& task, int32_t pid, TaskStatus status,
+                     const std::string& error);
   // Records a finished task and queues its result for the watchers.
   void FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
                   std::string error, int32_t pid, uint64_t duration_us);
+  void RequeueTask(Job& job, uint32_t index, bool attempt_counts);
+  size_t CancelQueuedTasks(Job& job, const std::string& reason);
   void OnJobChanged(Job& job);
+
   void DispatchTasks();
+  bool SendTo(Worker& worker, const ToWorker& message);
   void SendShutdowns();
   void FlushStreams();
   // Sends as much of one watcher's backlog as the client takes. Returns
@@ -127,6 +165,7 @@ class Supervisor {
   bool FlushWatcher(Job& job, Watcher& watcher);
   void ForgetOldJobs();
   WorkerState StateOf(const Worker& worker) const;
+  Millis Liveness() const { return options_.heartbeat_interval * options_.heartbeat_misses; }
 
   const SupervisorOptions options_;
   SupervisorIo& io_;
@@ -136,7 +175,7 @@ class Supervisor {
   std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
   JobId next_job_id_ = 1;
   RunQueue run_queue_;
-  std::vector<Worker> workers_;  // indexed by slot
+  std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
   std::set<JobId> streams_to_flush_;              // jobs whose watchers have news
   bool streams_blocked_ = false;                  // some client said "would block"

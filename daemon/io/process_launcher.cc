@@ -34,11 +34,14 @@ class SpawnAttributes {
 }  // namespace
 
 Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
-  const std::string slot_arg = std::to_string(slot);
-  const std::string parent_arg = std::to_string(getpid());
-  std::vector<std::string> args = {options_.worker_binary, "--endpoint", options_.worker_endpoint,
-                                   "--slot", slot_arg, "--coordinator-pid", parent_arg,
-                                   "--log-level", options_.log_level};
+  std::vector<std::string> args = {
+      options_.worker_binary,   "--endpoint",
+      options_.worker_endpoint, "--slot",
+      std::to_string(slot),     "--coordinator-pid",
+      std::to_string(getpid()), "--log-level",
+      options_.log_level,       "--heartbeat-interval-ms",
+      std::to_string(options_.heartbeat_interval_ms), "--heartbeat-misses",
+      std::to_string(options_.heartbeat_misses)};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

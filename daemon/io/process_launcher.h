@@ -17,6 +17,8 @@ struct LaunchOptions {
   std::string worker_binary;    // path of jobd-worker
   std::string worker_endpoint;  // where workers connect
   std::string log_level;
+  int64_t heartbeat_interval_ms = 1000;
+  uint32_t heartbeat_misses = 3;
 };
 
 class ProcessLauncher {

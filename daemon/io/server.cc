@@ -63,7 +63,9 @@ Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
       clients_(context_, Millis(1000)),
       workers_(context_, Millis(0)),
       launcher_(LaunchOptions{config_.worker_binary, worker_endpoint_,
-                              std::string(LogLevelName(config_.log_level))}),
+                              std::string(LogLevelName(config_.log_level)),
+                              config_.supervisor.heartbeat_interval.count(),
+                              config_.supervisor.heartbeat_misses}),
       supervisor_(config_.supervisor, *this, clock_, log_) {}
 
 Server::~Server() {
@@ -320,6 +322,13 @@ Reply Server::Answer(const std::string& peer, const Request& request) {
           reply.body = WorkersReply{std::move(workers)};
         } else if constexpr (std::is_same_v<T, LogsRequest>) {
           reply.body = LogsReply{log_writer_.path()};
+        } else if constexpr (std::is_same_v<T, CancelRequest>) {
+          Result<CancelReply> cancelled = supervisor_.Cancel(body.job);
+          if (cancelled.ok()) {
+            reply.body = *cancelled;
+          } else {
+            reply.body = ToError(cancelled.status(), ErrorCode::kUnknownJob);
+          }
         }
       },
       request.body);

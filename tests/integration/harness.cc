@@ -91,29 +91,43 @@ int ExitCodeOf(int status) {
 
 }  // namespace
 
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         const std::map<std::string, std::string>& env,
-                         std::chrono::milliseconds deadline_in) {
-  CommandResult result;
+RunningCommand::RunningCommand(const std::vector<std::string>& argv,
+                               const std::map<std::string, std::string>& env)
+    : name_(argv.at(0)), start_(Clock::now()) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return result;
+    return;
   }
-  const auto start = Clock::now();
-  const auto deadline = start + deadline_in;
-  const pid_t pid = Spawn(argv, env, out_pipe[1], err_pipe[1]);
+  pid_ = Spawn(argv, env, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  out_fd_ = out_pipe[0];
+  err_fd_ = err_pipe[0];
+}
+
+RunningCommand::~RunningCommand() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status;
+    WaitFor(pid_, Clock::now() + std::chrono::seconds(10), &status);
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+  if (err_fd_ >= 0) close(err_fd_);
+}
+
+CommandResult RunningCommand::Wait(std::chrono::milliseconds deadline_in) {
+  CommandResult result;
+  const auto deadline = Clock::now() + deadline_in;
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;
   bool timed_out = false;
-  while (open_fds > 0 && pid > 0) {
+  while (open_fds > 0 && pid_ > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       timed_out = true;
-      kill(pid, SIGKILL);
+      kill(pid_, SIGKILL);
       break;
     }
     if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
@@ -129,16 +143,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
       }
     }
   }
-  close(out_pipe[0]);
-  close(err_pipe[0]);
   int status = 0;
-  if (pid > 0 && !WaitFor(pid, Clock::now() + std::chrono::seconds(10), &status)) {
-    kill(pid, SIGKILL);
-    WaitFor(pid, Clock::now() + std::chrono::seconds(10), &status);
+  if (pid_ > 0 && !WaitFor(pid_, Clock::now() + std::chrono::seconds(10), &status)) {
+    kill(pid_, SIGKILL);
+    WaitFor(pid_, Clock::now() + std::chrono::seconds(10), &status);
   }
-  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  pid_ = -1;
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
   if (timed_out) {
-    ADD_FAILURE() << argv[0] << " did not finish within " << deadline_in.count() << " ms";
+    ADD_FAILURE() << name_ << " did not finish within " << deadline_in.count() << " ms";
     result.exit_code = -1;
   } else if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
@@ -147,6 +160,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     result.exit_code = WEXITSTATUS(status);
   }
   return result;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::milliseconds deadline) {
+  return RunningCommand(argv, env).Wait(deadline);
 }
 
 std::string BinPath(const std::string& program) { return std::string(JOBD_BIN_DIR) + "/" + program; }
@@ -226,6 +245,12 @@ CommandResult Jobd::Jobctl(std::vector<std::string> args, std::chrono::milliseco
   return RunCommand(argv, {}, deadline);
 }
 
+std::unique_ptr<RunningCommand> Jobd::StartJobctl(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {BinPath("jobctl"), "--socket", endpoint_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<RunningCommand>(argv, std::map<std::string, std::string>{});
+}
+
 void Jobd::Signal(int sig) const {
   if (pid_ > 0) kill(pid_, sig);
 }
@@ -259,6 +284,18 @@ bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline) {
   } while (rc < 0 && errno == EINTR);
   close(pidfd);
   return rc > 0;
+}
+
+std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) lines.push_back(nlohmann::json::parse(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return lines;
 }
 
 std::vector<std::string> ReadLines(const std::string& path) {

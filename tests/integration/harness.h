@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace jobd::testing {
 
 struct CommandResult {
@@ -18,6 +20,28 @@ struct CommandResult {
   std::string out;
   std::string err;
   std::chrono::milliseconds elapsed{0};
+};
+
+// A command started in the background, its stdout and stderr captured.
+class RunningCommand {
+ public:
+  RunningCommand(const std::vector<std::string>& argv,
+                 const std::map<std::string, std::string>& env);
+  ~RunningCommand();  // SIGKILLs it if it was never waited for
+  RunningCommand(const RunningCommand&) = delete;
+  RunningCommand& operator=(const RunningCommand&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Collects its output until it exits; SIGKILLs it at the deadline (and
+  // fails the test).
+  CommandResult Wait(std::chrono::milliseconds deadline = std::chrono::seconds(60));
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Runs `argv` (argv[0] a path) with extra environment entries, capturing
@@ -55,6 +79,7 @@ class Jobd {
   // jobctl --socket <endpoint> args...
   CommandResult Jobctl(std::vector<std::string> args,
                        std::chrono::milliseconds deadline = std::chrono::seconds(60)) const;
+  std::unique_ptr<RunningCommand> StartJobctl(std::vector<std::string> args) const;
 
   // Sends `sig` and waits (bounded) for jobd to exit. Returns its exit
   // code, or -1 if it did not exit in time, or 128+signal if killed.
@@ -74,6 +99,9 @@ class Jobd {
 
 // Waits (bounded) until a process that need not be our child has exited.
 bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline);
+
+// Each non-empty line of `text` parsed as JSON.
+std::vector<nlohmann::json> JsonLines(const std::string& text);
 
 // Every line of a file.
 std::vector<std::string> ReadLines(const std::string& path);

@@ -21,18 +21,6 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-std::vector<json> JsonLines(const std::string& text) {
-  std::vector<json> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) lines.push_back(json::parse(text.substr(start, end - start)));
-    start = end + 1;
-  }
-  return lines;
-}
-
 std::string SumToNum(uint64_t n) {
   const uint64_t m = n + 10;  // small enough here for m*(m+1) to fit
   return std::to_string(m * (m + 1) / 2);
@@ -115,7 +103,7 @@ TEST_F(JobdTest, CrashIsReportedWithPidAndSignalAndThePoolHeals) {
   const int old_pid = JsonLines(r.out)[0]["pid"];
 
   // One worker: the crash kills it, and the next tasks need its replacement.
-  CommandResult crash = jobd_->Jobctl({"--json", "submit", "crash", "now"});
+  CommandResult crash = jobd_->Jobctl({"--json", "submit", "--retries", "0", "crash", "now"});
   ASSERT_EQ(crash.exit_code, 0) << crash.err;
   CommandResult watched = jobd_->Jobctl({"--json", "watch", JsonLines(crash.out)[0]["job"].dump()});
   EXPECT_EQ(watched.exit_code, 1);

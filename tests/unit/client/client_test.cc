@@ -3,10 +3,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -350,6 +352,211 @@ TEST(ClientTest, PongsKeepASlowStreamAlive) {
   ASSERT_TRUE(stream.ok()) << stream.status().message();
   EXPECT_EQ(Drain(**stream), std::vector<uint32_t>{0});
   EXPECT_EQ(pings.load(), 4);
+}
+
+CancelReply CancelledJob(JobId id, uint32_t queued, uint32_t running) {
+  CancelReply reply;
+  reply.job.job = id;
+  reply.job.state = JobState::kDone;
+  reply.cancelled_queued = queued;
+  reply.stopped_running = running;
+  return reply;
+}
+
+TEST(ClientTest, CancelRoundTrip) {
+  FakeJobd server(WithPong([](const Request& request) -> std::vector<Reply> {
+    return {FakeJobd::ReplyTo(request, CancelledJob(7, 120, 2))};
+  }));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  Result<CancelReply> reply = client->Cancel(7);
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_EQ(reply->job.job, 7u);
+  EXPECT_EQ(reply->job.state, JobState::kDone);
+  EXPECT_EQ(reply->cancelled_queued, 120u);
+  EXPECT_EQ(reply->stopped_running, 2u);
+  EXPECT_FALSE(reply->already_finished);
+  const std::vector<Request> requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  const auto* cancel = std::get_if<CancelRequest>(&requests[1].body);
+  ASSERT_NE(cancel, nullptr);
+  EXPECT_EQ(cancel->job, 7u);
+}
+
+TEST(ClientTest, CancelAlreadyFinishedIsNoError) {
+  FakeJobd server(WithPong([](const Request& request) -> std::vector<Reply> {
+    CancelReply reply;  // a daemon that leaves the job's id out: the client fills it in
+    reply.already_finished = true;
+    return {FakeJobd::ReplyTo(request, reply)};
+  }));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  Result<CancelReply> reply = client->Cancel(7);
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_TRUE(reply->already_finished);
+  EXPECT_EQ(reply->job.job, 7u);
+}
+
+TEST(ClientTest, CancelUnknownJobIsNotFound) {
+  FakeJobd server(WithPong([](const Request& request) -> std::vector<Reply> {
+    return {FakeJobd::ReplyTo(request, ErrorReply{ErrorCode::kUnknownJob, "unknown job 77"})};
+  }));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  Result<CancelReply> reply = client->Cancel(77);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reply.status().message(), "unknown job 77");
+  EXPECT_FALSE(client->interrupted());
+}
+
+TEST(ClientTest, SubmitCarriesRetryTimeouts) {
+  FakeJobd server(WithPong([](const Request& request) -> std::vector<Reply> {
+    JobInfo job;
+    job.job = 1;
+    return {FakeJobd::ReplyTo(request, AcceptedReply{job})};
+  }));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  SubmitRequest request = ThreeTasks();
+  EXPECT_EQ(request.retries, 1u);  // the protocol's default
+  request.retry_timeouts = true;
+  ASSERT_TRUE(client->Submit(request).ok());
+  const std::vector<Request> requests = server.requests();
+  const auto& sent = std::get<SubmitRequest>(requests.back().body);
+  EXPECT_TRUE(sent.retry_timeouts);
+  EXPECT_EQ(sent.retries, 1u);
+}
+
+// A 3-task job that reports nothing until it is cancelled. Then it sends
+// the cancelled results (stamped with the stream's request id) before or
+// after the CancelReply, as `results_first` says.
+class HeldBackJob {
+ public:
+  explicit HeldBackJob(bool results_first) : results_first_(results_first) {}
+
+  std::vector<Reply> operator()(const Request& request) {  // the server thread
+    if (std::holds_alternative<SubmitRequest>(request.body)) {
+      stream_id_ = request.request_id;
+      JobInfo job;
+      job.job = 4;
+      job.total = 3;
+      return {FakeJobd::ReplyTo(request, AcceptedReply{job})};
+    }
+    if (std::holds_alternative<CancelRequest>(request.body)) {
+      const Reply results{kProtocolVersion, stream_id_,
+                          ResultBatch{4,
+                                      {At(4, 2, TaskStatus::kCancelled),
+                                       At(4, 0, TaskStatus::kCancelled),
+                                       At(4, 1, TaskStatus::kCancelled)},
+                                      true}};
+      const Reply cancelled = FakeJobd::ReplyTo(request, CancelledJob(4, 2, 1));
+      if (results_first_) return {results, cancelled};
+      return {cancelled, results};
+    }
+    return {};
+  }
+
+ private:
+  const bool results_first_;
+  RequestId stream_id_ = 0;
+};
+
+// Interrupts a waiting stream, cancels the job on the same client and reads
+// the cancelled results to the end.
+void InterruptCancelAndDrain(bool results_first) {
+  HeldBackJob job(results_first);
+  FakeJobd server(WithPong(std::ref(job)));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  std::atomic<bool> flag{false};
+  client->SetInterruptFlag(&flag);
+  Result<std::unique_ptr<ResultStream>> stream = client->Map(ThreeTasks(), /*ordered=*/true);
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+
+  flag = true;  // Ctrl-C before the wait: Next() must not wait at all
+  const auto start = steady_clock::now();
+  Result<std::optional<TaskResult>> next = (*stream)->Next();
+  EXPECT_LT(steady_clock::now() - start, std::chrono::milliseconds(500));
+  ASSERT_FALSE(next.ok());
+  EXPECT_TRUE((*stream)->interrupted());
+  EXPECT_TRUE(client->interrupted());
+  EXPECT_EQ(next.status().message(), "interrupted");
+
+  flag = false;
+  Result<CancelReply> cancelled = client->Cancel(4);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
+  EXPECT_FALSE(client->interrupted());
+  EXPECT_EQ(cancelled->cancelled_queued, 2u);
+  EXPECT_EQ(cancelled->stopped_running, 1u);
+
+  std::vector<uint32_t> indexes;
+  while (true) {
+    next = (*stream)->Next();
+    ASSERT_TRUE(next.ok()) << next.status().message();
+    if (!next->has_value()) break;
+    EXPECT_EQ((*next)->status, TaskStatus::kCancelled);
+    indexes.push_back((*next)->index);
+  }
+  EXPECT_EQ(indexes, (std::vector<uint32_t>{0, 1, 2}));
+  // The client is still fine for other calls.
+  EXPECT_TRUE(client->Ping().ok());
+}
+
+TEST(ClientTest, InterruptedStreamCancelsAndDeliversTheRest) { InterruptCancelAndDrain(false); }
+
+TEST(ClientTest, ResultsArrivingDuringCancelAreKeptForTheStream) {
+  InterruptCancelAndDrain(true);
+}
+
+TEST(ClientTest, FlagSetFromAnotherThreadInterruptsAWaitingNext) {
+  // The job sends nothing. The client's liveness Ping proves Next() is
+  // waiting; the fake daemon's thread then sets the flag.
+  std::atomic<bool> flag{false};
+  std::atomic<int> pings{0};
+  FakeJobd server([&](const Request& request) -> std::vector<Reply> {
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      if (++pings == 2) flag = true;  // the first is Connect's handshake
+      return {FakeJobd::ReplyTo(request, PongReply{})};
+    }
+    JobInfo job;
+    job.job = 1;
+    job.total = 1;
+    return {FakeJobd::ReplyTo(request, AcceptedReply{job})};
+  });
+  std::unique_ptr<Client> client = MustConnect(server, Millis(200));
+  ASSERT_NE(client, nullptr);
+  client->SetInterruptFlag(&flag);
+  Result<std::unique_ptr<ResultStream>> stream = client->Map(ThreeTasks(), false);
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+  const auto start = steady_clock::now();
+  Result<std::optional<TaskResult>> next = (*stream)->Next();
+  const auto elapsed = steady_clock::now() - start;
+  ASSERT_FALSE(next.ok());
+  // Interrupted, not "lost connection" (that would take 400 ms).
+  EXPECT_TRUE((*stream)->interrupted()) << next.status().message();
+  EXPECT_EQ(pings.load(), 2);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(190));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(390));
+}
+
+TEST(ClientTest, InterruptedCallSkipsItsLateReply) {
+  FakeJobd server(WithPong([](const Request& request) -> std::vector<Reply> {
+    return {FakeJobd::ReplyTo(request, CancelledJob(3, 1, 0))};
+  }));
+  std::unique_ptr<Client> client = MustConnect(server);
+  ASSERT_NE(client, nullptr);
+  std::atomic<bool> flag{true};
+  client->SetInterruptFlag(&flag);
+  Result<CancelReply> first = client->Cancel(3);
+  ASSERT_FALSE(first.ok());
+  EXPECT_TRUE(client->interrupted());
+  // The request went out; its reply arrives late and is not taken for the next one.
+  flag = false;
+  Result<JobInfo> status = client->Status(3);
+  EXPECT_FALSE(status.ok());  // the fake answers everything with a CancelReply
+  EXPECT_EQ(status.status().message(), "unexpected reply from jobd to status");
+  EXPECT_FALSE(client->interrupted());
 }
 
 }  // namespace

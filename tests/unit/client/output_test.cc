@@ -109,6 +109,38 @@ TEST(OutputTest, WorkerLines) {
             R"("rss_bytes":2097152,"uptime_s":125.0})");
 }
 
+TEST(OutputTest, WorkerStatesRetiringAndLost) {
+  WorkerInfo retiring{0, 100, WorkerState::kRetiring, 7, 3, 500, 1u << 20, 1000000};
+  WorkerInfo lost{1, 101, WorkerState::kLost, 0, 0, 6, 0, 2000000};
+  EXPECT_EQ(WorkersTable({retiring, lost}),
+            "SLOT  PID  STATE     JOB  TASK  DONE  RSS   UPTIME\n"
+            "0     100  retiring  7    3     500   1.0M  1.00 s\n"
+            "1     101  lost      -    -     6     0B    2.00 s");
+  EXPECT_NE(WorkerJsonLine(lost).find(R"("state":"lost")"), std::string::npos);
+  EXPECT_NE(WorkerJsonLine(retiring).find(R"("state":"retiring")"), std::string::npos);
+}
+
+TEST(OutputTest, CancelLines) {
+  CancelReply reply;
+  reply.job.job = 7;
+  reply.cancelled_queued = 120;
+  reply.stopped_running = 2;
+  EXPECT_EQ(CancelHumanLine(reply),
+            "job 7 cancelled: 120 queued tasks cancelled, 2 running tasks stopped");
+  EXPECT_EQ(CancelJsonLine(reply),
+            R"({"job":7,"cancelled_queued":120,"stopped_running":2,"already_finished":false})");
+  reply.cancelled_queued = 1;
+  reply.stopped_running = 1;
+  EXPECT_EQ(CancelHumanLine(reply),
+            "job 7 cancelled: 1 queued task cancelled, 1 running task stopped");
+  CancelReply finished;
+  finished.job.job = 7;
+  finished.already_finished = true;
+  EXPECT_EQ(CancelHumanLine(finished), "job 7 had already finished; nothing to cancel");
+  EXPECT_EQ(CancelJsonLine(finished),
+            R"({"job":7,"cancelled_queued":0,"stopped_running":0,"already_finished":true})");
+}
+
 TEST(OutputTest, ProgressLineFormat) {
   EXPECT_EQ(ProgressLine::Format(37, 100, 2, 12.5), "37/100 done, 2 failed, 12.5/s, ETA 5.04 s");
   EXPECT_EQ(ProgressLine::Format(0, 10, 0, 0), "0/10 done, 0 failed, 0.0/s, ETA ?");

@@ -42,6 +42,7 @@ class FakeIo : public SupervisorIo {
     }
     return tasks;
   }
+  int32_t LastSpawned() const { return spawned.back().second; }
   std::vector<TaskResult> ResultsFor(const ClientId& client, bool* done = nullptr) {
     std::vector<TaskResult> results;
     for (const Reply& r : to_clients[client]) {
@@ -75,10 +76,15 @@ class SupervisorTest : public ::testing::Test {
   void Ready(int32_t pid, uint32_t slot, uint32_t credit = 1) {
     supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, slot, credit}});
   }
-  void Complete(int32_t pid, const Assignment& a, bool ok, std::string value) {
+  void Heartbeat(int32_t pid) {
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, jobd::Heartbeat{}});
+  }
+  void Complete(int32_t pid, const Assignment& a, bool ok, std::string value,
+                uint64_t rss_bytes = 0) {
     WorkerReport report;
     report.outcomes.push_back(Outcome{a.job, a.index, a.attempt, ok, ok ? value : "",
                                       ok ? "" : value, 1000});
+    report.rss_bytes = rss_bytes;
     supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
   }
   static SubmitRequest Map(const std::string& task, std::vector<std::string> items,
@@ -189,7 +195,9 @@ TEST_F(SupervisorTest, CrashedWorkerReportsTaskAndIsReplaced) {
   Start(2);
   Ready(100, 0);
   Ready(101, 1);
-  auto job = supervisor_->Submit("c", 1, Map("crash", {"", ""}));
+  SubmitRequest request = Map("crash", {"", ""});
+  request.retries = 0;
+  auto job = supervisor_->Submit("c", 1, request);
   supervisor_->Flush();
   clock_.Advance(std::chrono::seconds(2));
   supervisor_->OnWorkerExited(100, ExitStatus{true, SIGSEGV});
@@ -351,6 +359,220 @@ TEST_F(SupervisorTest, KillAllAtDrainDeadlineCancelsWhatRuns) {
   EXPECT_THAT(io_.killed, ElementsAre(100));
   supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
   EXPECT_EQ(supervisor_->Status(job->job)->cancelled, 1u);
+}
+
+TEST_F(SupervisorTest, CrashIsRetriedExactlyUpToTheRetryLimit) {
+  for (uint32_t retries : {0u, 1u, 3u}) {
+    FakeIo io;
+    Supervisor supervisor(options_, io, clock_, log_);
+    supervisor.Start();
+    SubmitRequest request = Map("crash", {""});
+    request.retries = retries;
+    auto job = supervisor.Submit("c", 1, request);
+    for (uint32_t attempt = 1; attempt <= retries + 1; ++attempt) {
+      const int32_t pid = io.LastSpawned();
+      supervisor.OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, 0, 1}});
+      supervisor.Flush();
+      ASSERT_THAT(io.TasksSentTo(pid), SizeIs(1)) << "attempt " << attempt;
+      EXPECT_EQ(io.TasksSentTo(pid)[0].attempt, attempt);
+      clock_.Advance(std::chrono::seconds(2));
+      supervisor.OnWorkerExited(pid, ExitStatus{true, SIGSEGV});
+    }
+    supervisor.Flush();
+    auto results = io.ResultsFor("c");
+    ASSERT_THAT(results, SizeIs(1)) << "retries " << retries;
+    EXPECT_EQ(results[0].status, TaskStatus::kCrashed);
+    EXPECT_EQ(results[0].attempts, retries + 1);
+    EXPECT_THAT(results[0].error, ::testing::HasSubstr("SIGSEGV"));
+    EXPECT_THAT(results[0].error,
+                ::testing::HasSubstr(fmt::format("attempt {} of {}", retries + 1, retries + 1)));
+  }
+}
+
+TEST_F(SupervisorTest, RetriedTaskSucceedsOnTheNextWorker) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  auto job = supervisor_->Submit("c", 1, Map("echo", {"x"}));
+  supervisor_->Flush();
+  clock_.Advance(std::chrono::seconds(2));
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(101), SizeIs(1));
+  EXPECT_EQ(io_.TasksSentTo(101)[0].attempt, 2u);
+  Complete(101, io_.TasksSentTo(101)[0], true, "x");
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kOk);
+  EXPECT_EQ(results[0].attempts, 2u);
+  EXPECT_EQ(results[0].pid, 101);
+}
+
+TEST_F(SupervisorTest, TimeoutKillsTheWorkerReportsTimeoutAndReplacesIt) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Map("sleep", {"100000"});
+  request.timeout_us = 500'000;
+  auto job = supervisor_->Submit("c", 1, request);
+  supervisor_->Flush();
+  ASSERT_EQ(supervisor_->NextDeadline(), clock_.Now() + Millis(500));
+  clock_.Advance(Millis(499));
+  supervisor_->OnTick();
+  EXPECT_TRUE(io_.killed.empty());
+  clock_.Advance(Millis(1));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kStopping);
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kTimeout);
+  EXPECT_EQ(results[0].attempts, 1u);  // retries do not apply to timeouts
+  EXPECT_THAT(results[0].error, ::testing::HasSubstr("timed out after 500 ms"));
+  // A late outcome from the killed worker changes nothing.
+  Complete(100, io_.TasksSentTo(100)[0], true, "late");
+  EXPECT_EQ(supervisor_->Status(job->job)->timeout, 1u);
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  EXPECT_THAT(io_.spawned, SizeIs(2));  // replaced at once, no back-off
+}
+
+TEST_F(SupervisorTest, DaemonDefaultTimeoutAppliesWhenTheJobNamesNone) {
+  options_.default_timeout = Millis(200);
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("sleep", {"100000"})).ok());
+  supervisor_->Flush();
+  EXPECT_EQ(supervisor_->NextDeadline(), clock_.Now() + Millis(200));
+}
+
+TEST_F(SupervisorTest, RetryTimeoutsRunsATimedOutTaskAgain) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Map("sleep", {"100000"});
+  request.timeout_us = 100'000;
+  request.retries = 1;
+  request.retry_timeouts = true;
+  auto job = supervisor_->Submit("c", 1, request);
+  supervisor_->Flush();
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  const int32_t next = io_.LastSpawned();
+  Ready(next, 0);
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(next), SizeIs(1));
+  EXPECT_EQ(io_.TasksSentTo(next)[0].attempt, 2u);
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kTimeout);
+  EXPECT_EQ(results[0].attempts, 2u);
+}
+
+TEST_F(SupervisorTest, CancelEndsQueuedAtOnceAndStopsRunning) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  auto other = supervisor_->Submit("o", 1, Map("echo", {"keep"}, false));
+  auto job = supervisor_->Submit("c", 2, Map("sleep", {"9", "9", "9", "9"}));
+  supervisor_->Flush();
+  // Worker 100 runs the other job's task, 101 one of ours.
+  Result<CancelReply> reply = supervisor_->Cancel(job->job);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->cancelled_queued, 3u);
+  EXPECT_EQ(reply->stopped_running, 1u);
+  EXPECT_FALSE(reply->already_finished);
+  EXPECT_EQ(reply->job.state, JobState::kDone);
+  EXPECT_EQ(reply->job.cancelled, 4u);
+  EXPECT_THAT(io_.killed, ElementsAre(101));  // not the other job's worker
+  supervisor_->Flush();
+  bool done = false;
+  EXPECT_THAT(io_.ResultsFor("c", &done), SizeIs(4));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(supervisor_->Status(other->job)->running, 1u);
+
+  Result<CancelReply> again = supervisor_->Cancel(job->job);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->already_finished);
+  EXPECT_EQ(supervisor_->Cancel(999).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(supervisor_->Pong().queued, 0u);
+  EXPECT_EQ(supervisor_->Pong().running, 1u);
+}
+
+TEST_F(SupervisorTest, RecyclingByTaskCountRetiresAfterTheCurrentTask) {
+  options_.max_tasks_per_worker = 2;
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[1], true, "b");
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kRetiring);
+  supervisor_->Flush();
+  // No third task: the worker is told to exit instead.
+  ASSERT_THAT(io_.to_workers[100], SizeIs(3));
+  EXPECT_TRUE(std::holds_alternative<ShutdownWorker>(io_.to_workers[100][2].body));
+  supervisor_->OnWorkerExited(100, ExitStatus{false, 0});
+  ASSERT_THAT(io_.spawned, SizeIs(2));  // replaced at once
+  Ready(io_.LastSpawned(), 0);
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(io_.LastSpawned()), SizeIs(1));
+}
+
+TEST_F(SupervisorTest, RecyclingByResidentSetSize) {
+  options_.max_worker_rss = 100 << 20;
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[0], true, "a", /*rss_bytes=*/50 << 20);
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kIdle);
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[1], true, "b", /*rss_bytes=*/200 << 20);
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kRetiring);
+  EXPECT_EQ(supervisor_->Workers()[0].rss_bytes, 200u << 20);
+}
+
+TEST_F(SupervisorTest, SilentWorkerIsLostKilledAndItsTaskRetried) {
+  options_.heartbeat_interval = Millis(100);
+  options_.heartbeat_misses = 3;
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("spin", {"1000"})).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(Millis(100));
+    Heartbeat(101);  // 101 keeps talking, 100 has gone quiet
+    supervisor_->OnTick();
+  }
+  EXPECT_TRUE(io_.killed.empty());
+  clock_.Advance(Millis(1));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kLost);
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(101), SizeIs(1));
+  EXPECT_EQ(io_.TasksSentTo(101)[0].attempt, 2u);
+}
+
+TEST_F(SupervisorTest, HeartbeatsGoToQuietWorkersEveryInterval) {
+  options_.heartbeat_interval = Millis(100);
+  Start(1);
+  Ready(100, 0);
+  EXPECT_EQ(supervisor_->NextDeadline(), clock_.Now() + Millis(100));
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  ASSERT_THAT(io_.to_workers[100], SizeIs(1));
+  EXPECT_TRUE(std::holds_alternative<jobd::Heartbeat>(io_.to_workers[100][0].body));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.to_workers[100], SizeIs(1));  // not again within the interval
 }
 
 TEST(ExitStatusTest, DescribesSignalsAndCodes) {

@@ -1,10 +1,13 @@
 // Drives a WorkerLoop over inproc:// from a ROUTER playing the coordinator.
-// The loop runs on its own thread; every wait here is bounded.
+// The loop runs on its own thread; every wait here is bounded, and time
+// appears only in heartbeat settings and upper bounds, never as a way to
+// wait for something.
 #include "worker/worker_loop.h"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <optional>
 #include <string>
@@ -20,14 +23,23 @@
 namespace jobd {
 namespace {
 
+using std::chrono::milliseconds;
+
 constexpr auto kWait = std::chrono::seconds(10);
 constexpr uint32_t kSlot = 3;
+// Defaults for tests not about heartbeats: the worker heartbeats often, and
+// gives up on the test's silence only long after kWait.
+constexpr milliseconds kInterval(100);
+constexpr uint32_t kManyMisses = 600;
 
 // Reports gathered until enough outcomes arrived, in arrival order.
 struct Gathered {
   std::vector<WorkerReport> reports;
   std::vector<Outcome> outcomes;
   std::vector<LogRecord> logs;
+  size_t heartbeats = 0;
+  // For each outcome, how many heartbeats came before it.
+  std::vector<size_t> heartbeats_before;
 };
 
 class WorkerLoopTest : public ::testing::Test {
@@ -35,8 +47,7 @@ class WorkerLoopTest : public ::testing::Test {
   WorkerLoopTest()
       : router_(context_, zmq::socket_type::router),
         dealer_(context_, zmq::socket_type::dealer),
-        logger_("worker-test", MakeSink()),
-        loop_(dealer_, registry_, kSlot, logger_, logs_, std::chrono::milliseconds(100)) {
+        logger_("worker-test", MakeSink()) {
     static std::atomic<int> counter{0};
     const std::string endpoint = "inproc://worker-loop-test-" + std::to_string(counter++);
     router_.set(zmq::sockopt::linger, 0);
@@ -49,6 +60,8 @@ class WorkerLoopTest : public ::testing::Test {
   }
 
   ~WorkerLoopTest() override {
+    // Let a blocked task end, or destroying the loop would wait for kWait.
+    ReleaseBlock();
     if (!thread_.joinable()) return;
     // A test that failed half-way leaves the loop running: stop it.
     if (exit_code_.valid() &&
@@ -67,8 +80,9 @@ class WorkerLoopTest : public ::testing::Test {
         base, [this](LogRecord record) { logs_.Add(std::move(record)); });
   }
 
-  void Start() {
-    std::packaged_task<int()> run([this] { return loop_.Run(); });
+  void Start(milliseconds interval = kInterval, uint32_t misses = kManyMisses) {
+    loop_.emplace(dealer_, registry_, kSlot, logger_, logs_, interval, misses);
+    std::packaged_task<int()> run([this] { return loop_->Run(); });
     exit_code_ = run.get_future();
     thread_ = std::thread(std::move(run));
   }
@@ -85,10 +99,32 @@ class WorkerLoopTest : public ::testing::Test {
   }
   void Send(ToWorker message) { SendRaw(EncodeToWorker(message)); }
 
-  // The worker's next message, or nullopt after kWait.
-  std::optional<FromWorker> Receive() {
+  // Registers "block": its body says it started, then waits (at most kWait)
+  // until the test calls ReleaseBlock(). Call before Start(); run it once.
+  void RegisterBlockTask() {
+    auto block = [this](const std::vector<std::string>&) {
+      body_started_.set_value();
+      if (release_.wait_for(kWait) != std::future_status::ready) {
+        return TaskOutput::Failure("never released");
+      }
+      return TaskOutput::Success("released");
+    };
+    ASSERT_TRUE(
+        registry_.Register(TaskEntry{"block", TaskKind::kBuiltin, "for tests", block}).ok());
+  }
+  bool WaitForBlockBody() {
+    return body_started_.get_future().wait_for(kWait) == std::future_status::ready;
+  }
+  void ReleaseBlock() {
+    if (!released_) release_promise_.set_value();
+    released_ = true;
+  }
+
+  // The worker's next message, or nullopt after `timeout`.
+  std::optional<FromWorker> Receive(milliseconds timeout =
+                                        std::chrono::duration_cast<milliseconds>(kWait)) {
     zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::duration_cast<std::chrono::milliseconds>(kWait));
+    zmq::poll(&item, 1, timeout);
     if ((item.revents & ZMQ_POLLIN) == 0) return std::nullopt;
     zmq::message_t identity, frame;
     EXPECT_TRUE(router_.recv(identity, zmq::recv_flags::dontwait));
@@ -116,6 +152,7 @@ class WorkerLoopTest : public ::testing::Test {
 
   // Reports until `outcomes` outcomes arrived in all (or a wait timed out),
   // plus, when `until_msg` is given, until a record with that text arrived.
+  // Heartbeats are counted (and answered, with answer_heartbeats_).
   Gathered Gather(size_t outcomes, const std::string& until_msg = "") {
     Gathered gathered;
     auto seen = [&] {
@@ -130,13 +167,21 @@ class WorkerLoopTest : public ::testing::Test {
         ADD_FAILURE() << "timed out with " << gathered.outcomes.size() << " outcomes";
         break;
       }
+      if (std::holds_alternative<Heartbeat>(message->body)) {
+        ++gathered.heartbeats;
+        if (answer_heartbeats_) Send(ToWorker{kProtocolVersion, Heartbeat{}});
+        continue;
+      }
       const auto* report = std::get_if<WorkerReport>(&message->body);
       if (report == nullptr) {
-        ADD_FAILURE() << "expected a WorkerReport";
+        ADD_FAILURE() << "expected a WorkerReport or a Heartbeat";
         break;
       }
       gathered.reports.push_back(*report);
-      for (const Outcome& o : report->outcomes) gathered.outcomes.push_back(o);
+      for (const Outcome& o : report->outcomes) {
+        gathered.outcomes.push_back(o);
+        gathered.heartbeats_before.push_back(gathered.heartbeats);
+      }
       for (const LogRecord& r : report->logs) gathered.logs.push_back(r);
     }
     return gathered;
@@ -148,8 +193,15 @@ class WorkerLoopTest : public ::testing::Test {
   zmq::socket_t dealer_;  // the worker's, used only by the loop thread
   PendingLogs logs_;
   spdlog::logger logger_;
+  // The "block" task's handshakes; they outlive the loop, whose task
+  // thread may still be inside that task until the loop is destroyed.
+  std::promise<void> body_started_;
+  std::promise<void> release_promise_;
+  std::shared_future<void> release_ = release_promise_.get_future().share();
+  bool released_ = false;
   TaskRegistry registry_;
-  WorkerLoop loop_;
+  bool answer_heartbeats_ = false;  // Gather() plays a live coordinator
+  std::optional<WorkerLoop> loop_;  // made by Start()
   std::future<int> exit_code_;
   std::thread thread_;
 };
@@ -265,7 +317,9 @@ TEST_F(WorkerLoopTest, UndecodableFrameReturnsThree) {
   while (!reported) {
     std::optional<FromWorker> message = Receive();
     if (!message) break;
-    for (const LogRecord& r : std::get<WorkerReport>(message->body).logs) {
+    const auto* report = std::get_if<WorkerReport>(&message->body);
+    if (report == nullptr) continue;  // a heartbeat
+    for (const LogRecord& r : report->logs) {
       if (r.level == LogLevel::kError && r.msg.find("protocol error") == 0) reported = true;
     }
   }
@@ -277,6 +331,161 @@ TEST_F(WorkerLoopTest, OtherProtocolVersionReturnsThree) {
   ExpectReady();
   Send(ToWorker{static_cast<uint16_t>(kProtocolVersion + 1), ShutdownWorker{}});
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitProtocolError);
+}
+
+TEST_F(WorkerLoopTest, HeartbeatsKeepComingWhileALongTaskRuns) {
+  Start(milliseconds(50));
+  ExpectReady();
+  Gather(0, "worker ready");
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{2, 0, 1, "sleep", {"400"}}}}});
+  Gathered gathered = Gather(1);
+  ASSERT_EQ(gathered.outcomes.size(), 1u);
+  EXPECT_TRUE(gathered.outcomes[0].ok) << gathered.outcomes[0].error;
+  // About 8 are due in 400 ms; 3 leave room for a slow machine.
+  EXPECT_GE(gathered.heartbeats_before[0], 3u);
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, CoordinatorHeartbeatsAreNotShutdownAndKeepTheWorkerAlive) {
+  // The worker gives up after 8 x 30 = 240 ms of silence; the exchange below
+  // lasts about 25 x 30 = 750 ms, so only the test's heartbeats keep it going.
+  Start(milliseconds(30), 8);
+  ExpectReady();
+  answer_heartbeats_ = true;
+  size_t heartbeats = 0;
+  while (heartbeats < 25) {
+    std::optional<FromWorker> message = Receive();
+    ASSERT_TRUE(message.has_value()) << "after " << heartbeats << " heartbeats";
+    if (!std::holds_alternative<Heartbeat>(message->body)) continue;
+    ++heartbeats;
+    Send(ToWorker{kProtocolVersion, Heartbeat{}});
+  }
+  ASSERT_NE(exit_code_.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+      << "the worker exited with " << exit_code_.get();
+
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{5, 1, 1, "echo", {"still", "here"}}}}});
+  Gathered gathered = Gather(1);
+  ASSERT_EQ(gathered.outcomes.size(), 1u);
+  EXPECT_EQ(gathered.outcomes[0].value, "still here");
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, SilentCoordinatorEndsTheLoopWithFourMidTask) {
+  RegisterBlockTask();
+  Start(milliseconds(30), 3);
+  ExpectReady();
+  // Before sending: the worker's silence clock starts when it receives.
+  const auto sent = std::chrono::steady_clock::now();
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "block", {}}}}});
+  ASSERT_TRUE(WaitForBlockBody());
+  // The task stays blocked until the end of the test: Run() must not wait
+  // for it.
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitCoordinatorLost);
+  const auto elapsed = std::chrono::steady_clock::now() - sent;
+  EXPECT_GE(elapsed, milliseconds(90));
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+
+  // It said why, and sent no outcome for the task it abandoned.
+  bool said_why = false;
+  while (std::optional<FromWorker> message = Receive(milliseconds(0))) {
+    const auto* report = std::get_if<WorkerReport>(&message->body);
+    if (report == nullptr) continue;
+    EXPECT_TRUE(report->outcomes.empty());
+    for (const LogRecord& r : report->logs) {
+      if (r.level == LogLevel::kError && r.msg.rfind("coordinator silent for ", 0) == 0 &&
+          r.msg.find(" ms; exiting") != std::string::npos) {
+        said_why = true;
+      }
+    }
+  }
+  EXPECT_TRUE(said_why);
+}
+
+TEST_F(WorkerLoopTest, SilentCoordinatorEndsTheLoopDuringASleepTask) {
+  Start(milliseconds(30), 3);
+  ExpectReady();
+  // Destroying the loop at the end of the test waits for this sleep.
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "sleep", {"1500"}}}}});
+  const auto sent = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitCoordinatorLost);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, milliseconds(1000));
+}
+
+TEST_F(WorkerLoopTest, SilenceRightAfterReadyAlsoEndsTheLoop) {
+  Start(milliseconds(30), 3);
+  ExpectReady();
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitCoordinatorLost);
+}
+
+TEST_F(WorkerLoopTest, RecordsLoggedBeforeATaskLeaveBeforeItsBodyStarts) {
+  RegisterBlockTask();
+  Start();
+  ExpectReady();
+  Gather(0, "worker ready");
+  logger_.info("just before the task");
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{9, 4, 1, "block", {}}}}});
+  ASSERT_TRUE(WaitForBlockBody());
+
+  // The body has started and is blocked; had it crashed, only what is
+  // already queued at the router would have reached the coordinator.
+  bool before = false, running = false;
+  while (std::optional<FromWorker> message = Receive(milliseconds(0))) {
+    const auto* report = std::get_if<WorkerReport>(&message->body);
+    if (report == nullptr) continue;
+    EXPECT_TRUE(report->outcomes.empty());
+    for (const LogRecord& r : report->logs) {
+      if (r.msg == "just before the task") before = true;
+      if (r.msg == "running" && r.job == std::optional<uint64_t>(9) &&
+          r.task == std::optional<uint32_t>(4)) {
+        running = true;
+      }
+    }
+  }
+  EXPECT_TRUE(before);
+  EXPECT_TRUE(running);
+
+  ReleaseBlock();
+  Gathered gathered = Gather(1);
+  ASSERT_EQ(gathered.outcomes.size(), 1u);
+  EXPECT_EQ(gathered.outcomes[0].value, "released");
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ShutdownWaitsForTheTaskItHolds) {
+  RegisterBlockTask();
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{3, 2, 1, "block", {}}}}});
+  ASSERT_TRUE(WaitForBlockBody());
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  // Not a synchronisation: the loop must not have exited, however long this is.
+  EXPECT_EQ(exit_code_.wait_for(milliseconds(100)), std::future_status::timeout);
+
+  ReleaseBlock();
+  Gathered gathered = Gather(1, "worker stopping");
+  ASSERT_EQ(gathered.outcomes.size(), 1u);
+  EXPECT_EQ(gathered.outcomes[0].value, "released");
+  EXPECT_EQ(gathered.logs.back().msg, "worker stopping");
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ReportsCarryTheResidentSetSize) {
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{8, 0, 1, "echo", {"x"}}}}});
+  Gathered gathered = Gather(1);
+  ASSERT_FALSE(gathered.reports.empty());
+  for (const WorkerReport& report : gathered.reports) {
+    EXPECT_GT(report.rss_bytes, 0u);
+    // Sanity: more than a page, less than 64 GiB.
+    EXPECT_GT(report.rss_bytes, 4096u);
+    EXPECT_LT(report.rss_bytes, 64ull << 30);
+  }
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
 }
 
 }  // namespace

@@ -1,0 +1,306 @@
+// The jobctl program against the fake daemon: the cancel verb and Ctrl-C
+// during map and watch. Runs bin/jobctl with its output on pipes; every wait
+// has a deadline, and signals are sent only once jobctl's output shows it is
+// where the test wants it.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fake_jobd.h"
+
+extern char** environ;
+
+namespace jobd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+const std::string kJobctl = std::string(JOBD_BIN_DIR) + "/jobctl";
+
+// One run of jobctl, its stdout and stderr collected as they come.
+class Jobctl {
+ public:
+  explicit Jobctl(const std::vector<std::string>& args) {
+    int out[2];
+    int err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigset_t defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGINT);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::vector<char*> argv = {const_cast<char*>(kJobctl.c_str())};
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    if (::posix_spawn(&pid_, kJobctl.c_str(), &actions, &attr, argv.data(), environ) != 0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(out[1]);
+    ::close(err[1]);
+    fds_[0] = out[0];
+    fds_[1] = err[0];
+  }
+  Jobctl(const Jobctl&) = delete;
+  Jobctl& operator=(const Jobctl&) = delete;
+  ~Jobctl() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    for (int fd : fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  bool started() const { return pid_ > 0; }
+  void Interrupt() { ::kill(pid_, SIGINT); }
+
+  // Reads until `text` shows in stderr (or stdout), or `limit` passes.
+  bool WaitForStderr(const std::string& text, milliseconds limit = milliseconds(5000)) {
+    return PumpUntil([&] { return err_.find(text) != std::string::npos; }, limit);
+  }
+  bool WaitForStdout(const std::string& text, milliseconds limit = milliseconds(5000)) {
+    return PumpUntil([&] { return out_.find(text) != std::string::npos; }, limit);
+  }
+
+  // Reads to the end of both pipes and reaps: the exit status, or -1 when
+  // jobctl did not end within `limit` (or died of a signal).
+  int Finish(milliseconds limit = milliseconds(5000)) {
+    if (!PumpUntil([&] { return fds_[0] < 0 && fds_[1] < 0; }, limit)) return -1;
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) != pid_) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  template <typename Done>
+  bool PumpUntil(Done done, milliseconds limit) {
+    const auto deadline = steady_clock::now() + limit;
+    while (!done()) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+      if (left <= milliseconds(0)) return false;
+      pollfd items[2];
+      nfds_t count = 0;
+      for (int fd : fds_) {
+        if (fd >= 0) items[count++] = pollfd{fd, POLLIN, 0};
+      }
+      if (count == 0) return false;  // both closed and still not done
+      if (::poll(items, count, static_cast<int>(left.count())) <= 0) continue;
+      for (nfds_t i = 0; i < count; ++i) {
+        if (items[i].revents == 0) continue;
+        char buffer[4096];
+        const ssize_t n = ::read(items[i].fd, buffer, sizeof buffer);
+        const int slot = items[i].fd == fds_[0] ? 0 : 1;
+        if (n > 0) {
+          (slot == 0 ? out_ : err_).append(buffer, static_cast<size_t>(n));
+        } else if (n == 0) {
+          ::close(fds_[slot]);
+          fds_[slot] = -1;
+        }
+      }
+    }
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int fds_[2] = {-1, -1};  // stdout, stderr
+  std::string out_;
+  std::string err_;
+};
+
+TaskResult At(JobId job, uint32_t index, TaskStatus status) {
+  TaskResult result;
+  result.job = job;
+  result.index = index;
+  result.status = status;
+  result.result = "r" + std::to_string(index);
+  result.pid = 4242;
+  result.attempts = status == TaskStatus::kCancelled ? 0 : 1;
+  return result;
+}
+
+// A 3-task job 4: task 0 ends ok at once, the others only when cancelled
+// (if `answer_cancel`; otherwise the Cancel gets no answer at all).
+class SlowJob {
+ public:
+  explicit SlowJob(bool answer_cancel = true) : answer_cancel_(answer_cancel) {}
+
+  std::vector<Reply> operator()(const Request& request) {  // the server thread
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, PongReply{4242, 2, 0, 0})};
+    }
+    if (std::holds_alternative<SubmitRequest>(request.body) ||
+        std::holds_alternative<WatchRequest>(request.body)) {
+      stream_id_ = request.request_id;
+      JobInfo job;
+      job.job = 4;
+      job.total = 3;
+      return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
+              FakeJobd::ReplyTo(request, ResultBatch{4, {At(4, 0, TaskStatus::kOk)}, false})};
+    }
+    if (std::holds_alternative<CancelRequest>(request.body)) {
+      cancels_++;
+      if (!answer_cancel_) return {};
+      CancelReply cancelled;
+      cancelled.job.job = 4;
+      cancelled.cancelled_queued = 1;
+      cancelled.stopped_running = 1;
+      return {FakeJobd::ReplyTo(request, cancelled),
+              Reply{kProtocolVersion, stream_id_,
+                    ResultBatch{4,
+                                {At(4, 2, TaskStatus::kCancelled),
+                                 At(4, 1, TaskStatus::kCancelled)},
+                                true}}};
+    }
+    return {};
+  }
+
+  int cancels() const { return cancels_; }
+
+ private:
+  const bool answer_cancel_;
+  RequestId stream_id_ = 0;
+  std::atomic<int> cancels_{0};
+};
+
+class JobctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kJobctl)) GTEST_SKIP() << kJobctl << " is not built";
+  }
+};
+
+TEST_F(JobctlTest, CtrlCInMapCancelsAndPrintsTheRest) {
+  SlowJob job;
+  FakeJobd server(std::ref(job));
+  Jobctl jobctl({"--socket", server.endpoint(), "map", "echo", "a", "b", "c"});
+  ASSERT_TRUE(jobctl.started());
+  ASSERT_TRUE(jobctl.WaitForStdout("[0] ok r0")) << jobctl.err();
+  jobctl.Interrupt();
+  EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "jobctl: cancelling job 4 (Ctrl-C again to leave it running)\n");
+  EXPECT_EQ(jobctl.out(),
+            "[0] ok r0  (pid 4242, 0.0 ms)\n"
+            "[2] cancelled  (never ran)\n"
+            "[1] cancelled  (never ran)\n");
+  EXPECT_EQ(job.cancels(), 1);
+}
+
+TEST_F(JobctlTest, SecondCtrlCLeavesAtOnce) {
+  SlowJob job(/*answer_cancel=*/false);
+  FakeJobd server(std::ref(job));
+  Jobctl jobctl({"--socket", server.endpoint(), "map", "echo", "a", "b", "c"});
+  ASSERT_TRUE(jobctl.started());
+  ASSERT_TRUE(jobctl.WaitForStdout("[0] ok r0")) << jobctl.err();
+  jobctl.Interrupt();
+  ASSERT_TRUE(jobctl.WaitForStderr("cancelling job 4")) << jobctl.err();
+  const auto start = steady_clock::now();
+  jobctl.Interrupt();  // while jobctl waits for the unanswered Cancel
+  EXPECT_EQ(jobctl.Finish(), 130) << jobctl.err();
+  EXPECT_LT(steady_clock::now() - start, milliseconds(2000));
+  EXPECT_EQ(job.cancels(), 1);
+}
+
+TEST_F(JobctlTest, CtrlCInDetachedMapLeavesTheJobRunning) {
+  SlowJob job;
+  FakeJobd server(std::ref(job));
+  Jobctl jobctl({"--socket", server.endpoint(), "map", "--detach", "echo", "a", "b", "c"});
+  ASSERT_TRUE(jobctl.started());
+  ASSERT_TRUE(jobctl.WaitForStdout("[0] ok r0")) << jobctl.err();
+  jobctl.Interrupt();
+  EXPECT_EQ(jobctl.Finish(), 130) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "jobctl: leaving job 4 running\n");
+  EXPECT_EQ(job.cancels(), 0);
+}
+
+TEST_F(JobctlTest, CtrlCInWatchLeavesTheJobRunning) {
+  SlowJob job;
+  FakeJobd server(std::ref(job));
+  Jobctl jobctl({"--socket", server.endpoint(), "--json", "watch", "4"});
+  ASSERT_TRUE(jobctl.started());
+  ASSERT_TRUE(jobctl.WaitForStdout(R"("index":0)")) << jobctl.err();
+  jobctl.Interrupt();
+  EXPECT_EQ(jobctl.Finish(), 130) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "jobctl: leaving job 4 running\n");
+  EXPECT_EQ(job.cancels(), 0);
+}
+
+FakeJobd::Handler CancelAnswers(CancelReply reply) {
+  return [reply](const Request& request) -> std::vector<Reply> {
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, PongReply{})};
+    }
+    const auto* cancel = std::get_if<CancelRequest>(&request.body);
+    if (cancel == nullptr || cancel->job != 7) {
+      return {FakeJobd::ReplyTo(request, ErrorReply{ErrorCode::kUnknownJob, "unknown job 77"})};
+    }
+    return {FakeJobd::ReplyTo(request, reply)};
+  };
+}
+
+TEST_F(JobctlTest, CancelVerb) {
+  CancelReply reply;
+  reply.job.job = 7;
+  reply.cancelled_queued = 120;
+  reply.stopped_running = 2;
+  FakeJobd server(CancelAnswers(reply));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "cancel", "7"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_EQ(jobctl.out(),
+              "job 7 cancelled: 120 queued tasks cancelled, 2 running tasks stopped\n");
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "cancel", "7", "--json"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_EQ(jobctl.out(),
+              R"({"job":7,"cancelled_queued":120,"stopped_running":2,"already_finished":false})"
+              "\n");
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "cancel", "77"});
+    EXPECT_EQ(jobctl.Finish(), 1);
+    EXPECT_EQ(jobctl.out(), "");
+    EXPECT_EQ(jobctl.err(), "jobctl: unknown job 77\n");
+  }
+}
+
+TEST_F(JobctlTest, CancelOfAFinishedJob) {
+  CancelReply reply;
+  reply.job.job = 7;
+  reply.already_finished = true;
+  FakeJobd server(CancelAnswers(reply));
+  Jobctl jobctl({"--socket", server.endpoint(), "cancel", "7"});
+  EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  EXPECT_EQ(jobctl.out(), "job 7 had already finished; nothing to cancel\n");
+}
+
+}  // namespace
+}  // namespace jobd

@@ -1,0 +1,88 @@
+// TaskRunner: the worker's task thread. The loop thread hands it assignments
+// and takes outcomes back, so that the loop (which owns the socket) keeps
+// heartbeating while a task runs for minutes or hangs in a syscall.
+//
+// Each task starts with a handshake: the task thread logs "running", then
+// waits until the loop has sent the pending log records and calls Release().
+// So a record logged before a task that then kills the process has left the
+// worker before the task body starts.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "proto/messages.h"
+#include "util/status.h"
+#include "util/unique_fd.h"
+#include "worker/task_registry.h"
+
+namespace jobd {
+
+class TaskRunner {
+ public:
+  // What the task thread has to say since the last TakeEvents().
+  struct Events {
+    std::vector<Outcome> outcomes;  // in completion (= submission) order
+    bool awaiting_release = false;  // a task logged "running"; see Release()
+  };
+
+  // Starts the task thread. Fails (errno as Status) when no eventfd can be
+  // made. `registry` and `logger` must outlive the runner.
+  static Result<std::unique_ptr<TaskRunner>> Start(const TaskRegistry& registry,
+                                                   spdlog::logger& logger);
+  // Stops the thread: queued tasks are dropped, but a task body in progress
+  // cannot be interrupted, so this waits for it to return. A process that
+  // must end promptly exits without destroying its runner.
+  ~TaskRunner();
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // Readable (level-triggered) whenever TakeEvents() has something new.
+  int fd() const { return event_fd_.get(); }
+
+  // The rest is for the loop thread only.
+
+  // Queues tasks to run after those already queued, in order.
+  void Submit(std::vector<Assignment> tasks);
+  // Clears fd() and returns what happened since the last call.
+  Events TakeEvents();
+  // Lets the task that is awaiting release run its body; does nothing when
+  // no task awaits release.
+  void Release();
+  // True when the runner holds nothing: no task queued or running and no
+  // outcome left to take.
+  bool idle() const;
+
+ private:
+  TaskRunner(const TaskRegistry& registry, spdlog::logger& logger, UniqueFd event_fd);
+  void ThreadMain();
+  Outcome RunBody(const Assignment& task);
+  void Notify();  // wakes the loop through event_fd_
+
+  // Constant after construction.
+  const TaskRegistry& registry_;
+  spdlog::logger& logger_;
+  // An eventfd rather than an inproc PAIR: zmq::poll takes it as a raw fd,
+  // the task thread needs no zmq socket of its own, and the data (structs)
+  // stays behind the mutex instead of being encoded for a pipe.
+  const UniqueFd event_fd_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;        // task thread waits on it
+  std::deque<Assignment> queue_;        // guarded by mutex_
+  std::vector<Outcome> outcomes_;       // guarded by mutex_
+  bool in_flight_ = false;              // guarded: popped, outcome not yet pushed
+  bool awaiting_release_ = false;       // guarded
+  bool released_ = false;               // guarded
+  bool stop_ = false;                   // guarded
+
+  std::thread thread_;  // last: starts after everything above exists
+};
+
+}  // namespace jobd
