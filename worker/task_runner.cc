@@ -13,15 +13,17 @@
 namespace jobd {
 
 Result<std::unique_ptr<TaskRunner>> TaskRunner::Start(const TaskRegistry& registry,
-                                                      spdlog::logger& logger) {
+                                                      spdlog::logger& logger,
+                                                      const PendingLogs& pending) {
   UniqueFd event_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!event_fd.valid()) return SysError("eventfd", "task runner", errno);
-  return std::unique_ptr<TaskRunner>(new TaskRunner(registry, logger, std::move(event_fd)));
+  return std::unique_ptr<TaskRunner>(
+      new TaskRunner(registry, logger, pending, std::move(event_fd)));
 }
 
 TaskRunner::TaskRunner(const TaskRegistry& registry, spdlog::logger& logger,
-                       UniqueFd event_fd)
-    : registry_(registry), logger_(logger), event_fd_(std::move(event_fd)) {
+                       const PendingLogs& pending, UniqueFd event_fd)
+    : registry_(registry), logger_(logger), pending_(pending), event_fd_(std::move(event_fd)) {
   thread_ = std::thread([this] { ThreadMain(); });
 }
 
@@ -90,7 +92,7 @@ void TaskRunner::ThreadMain() {
     // The context is thread_local: set here, on the thread that logs.
     ScopedLogContext context(task.job, task.index);
     logger_.debug("running");
-    {
+    if (!pending_.empty()) {
       std::unique_lock<std::mutex> lock(mutex_);
       awaiting_release_ = true;
       Notify();

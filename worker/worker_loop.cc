@@ -52,7 +52,7 @@ WorkerLoop::~WorkerLoop() = default;
 
 int WorkerLoop::Run() {
   assert(runner_ == nullptr && "WorkerLoop::Run() runs once");
-  Result<std::unique_ptr<TaskRunner>> runner = TaskRunner::Start(registry_, logger_);
+  Result<std::unique_ptr<TaskRunner>> runner = TaskRunner::Start(registry_, logger_, logs_);
   if (!runner.ok()) {
     // Before Ready, so the coordinator sees only an early exit; the reason
     // reaches stderr through the logger.

@@ -38,7 +38,7 @@ class TaskRunnerTest : public ::testing::Test {
   }
 
   void MakeRunner() {
-    Result<std::unique_ptr<TaskRunner>> runner = TaskRunner::Start(registry_, logger_);
+    Result<std::unique_ptr<TaskRunner>> runner = TaskRunner::Start(registry_, logger_, logs_);
     ASSERT_TRUE(runner.ok()) << runner.status().message();
     runner_ = std::move(*runner);
   }
@@ -115,6 +115,18 @@ TEST_F(TaskRunnerTest, BodyWaitsForReleaseAfterLoggingRunning) {
   EXPECT_EQ(events.outcomes[0].value, "counted");
   EXPECT_FALSE(events.awaiting_release);
   EXPECT_EQ(bodies_run_.load(), 1);
+}
+
+TEST_F(TaskRunnerTest, WithNothingPendingTheBodyStartsWithoutAHandshake) {
+  logger_.set_level(spdlog::level::info);  // no "running" record
+  MakeRunner();
+  runner_->Submit({Assignment{1, 0, 1, "count", {}}});
+  TaskRunner::Events events = Next();
+  while (events.outcomes.empty()) {
+    EXPECT_FALSE(events.awaiting_release);
+    events = Next();
+  }
+  EXPECT_EQ(bodies_run_, 1);
 }
 
 TEST_F(TaskRunnerTest, StrayReleaseDoesNotSkipTheNextHandshake) {
