@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cassert>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <variant>
 
 #include "proto/codec.h"
+#include "util/resident_set.h"
 
 namespace jobd {
 namespace {
@@ -17,16 +17,6 @@ namespace {
 // Each turn reads at most this many messages, so that outcomes and
 // heartbeats are not starved by a chatty coordinator.
 constexpr int kMaxMessagesPerTurn = 16;
-
-// This process's resident set: the second field of /proc/self/statm, in
-// pages. 0 when it cannot be read (no /proc).
-uint64_t ResidentBytes() {
-  static const uint64_t page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  std::ifstream statm("/proc/self/statm");
-  uint64_t size_pages = 0, resident_pages = 0;
-  if (!(statm >> size_pages >> resident_pages)) return 0;
-  return resident_pages * page_size;
-}
 
 // Rounded up, so that a poll never wakes just before its deadline and spins.
 std::chrono::milliseconds CeilMillis(std::chrono::steady_clock::duration d) {

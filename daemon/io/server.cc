@@ -8,13 +8,13 @@
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "proto/codec.h"
 #include "util/endpoints.h"
 #include "util/log_context.h"
+#include "util/resident_set.h"
 
 namespace jobd {
 namespace {
@@ -29,14 +29,6 @@ std::optional<int32_t> ParsePid(const std::string& text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
   if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) return std::nullopt;
   return pid;
-}
-
-uint64_t ResidentBytes(int32_t pid) {
-  // /proc is memory, not disk: reading it does not block the loop.
-  std::ifstream statm(fmt::format("/proc/{}/statm", pid));
-  uint64_t size_pages = 0, resident_pages = 0;
-  if (!(statm >> size_pages >> resident_pages)) return 0;
-  return resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 // A socket file that answers belongs to a live jobd: binding would steal it.
