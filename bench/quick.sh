@@ -12,7 +12,7 @@ bash scripts/build.sh >/dev/null
 bin=$PWD/build/bin
 dir=$(mktemp -d /tmp/jobd-bench.XXXXXX)
 export JOBD_SOCKET="ipc://$dir/jobd.sock"
-"$bin/jobd" --workers 2 --state-dir "$dir/state" 2>"$dir/jobd.stderr" &
+"$bin/jobd" --workers 2 --state-dir "$dir/state" --log-dir "$dir/log" 2>"$dir/jobd.stderr" &
 jobd_pid=$!
 trap 'kill -TERM $jobd_pid 2>/dev/null; wait $jobd_pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do "$bin/jobctl" ping >/dev/null 2>&1 && break; sleep 0.1; done

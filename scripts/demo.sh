@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/jobd" --workers 2 --state-dir "$run_dir/state" 2>"$run_dir/jobd.stderr" &
+"$bin/jobd" --workers 2 --state-dir "$run_dir/state" --log-dir "$run_dir/log" 2>"$run_dir/jobd.stderr" &
 jobd_pid=$!
 for _ in $(seq 100); do  # up to 10 s for jobd to bind
   "$bin/jobctl" ping >/dev/null 2>&1 && break

@@ -77,8 +77,10 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
   JobInfo info = job->Info();
   {
     ScopedLogContext context(id, std::nullopt);
-    log_.info("job accepted: {} tasks of {}, retries {}, timeout {} ms, priority {}", info.total,
-              info.task, job->retries(), job->timeout_us() / 1000, job->priority());
+    const std::string timeout =
+        job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
+    log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}", info.total,
+              info.task, job->retries(), timeout, job->priority());
   }
   jobs_.emplace(id, std::move(job));
   return info;

@@ -314,6 +314,39 @@ TEST(SupervisionTest, SmallJobIsNotStuckBehindAHugeOne) {
   ASSERT_EQ(jobd->Jobctl({"cancel", std::to_string(huge)}).exit_code, 0);
 }
 
+TEST(SupervisionTest, BrokenWorkersAreRestartedWithBackoffNotInAStorm) {
+  TempDir dir;
+  const std::string endpoint = "ipc://" + dir.path() + "/jobd.sock";
+  // Every "worker" exits at once: a broken environment.
+  RunningCommand jobd({BinPath("jobd"), "--socket", endpoint, "--workers", "2", "--state-dir",
+                       dir.path() + "/state", "--log-dir", dir.path() + "/log",
+                       "--worker-binary", "/bin/false"},
+                      {});
+  auto workers_json = [&] {
+    return RunCommand({BinPath("jobctl"), "--socket", endpoint, "--json", "workers"}, {},
+                      seconds(10));
+  };
+  std::vector<json> workers;
+  ASSERT_TRUE(Eventually([&] {
+    CommandResult r = workers_json();
+    if (r.exit_code != 0) return false;
+    workers = JsonLines(r.out);
+    return workers.size() == 2 && workers[0]["state"] == "backoff";
+  }));
+  // In 1.5 s a storm would start hundreds of workers; back-off starts a few.
+  std::this_thread::sleep_for(milliseconds(1500));
+  kill(jobd.pid(), SIGTERM);
+  CommandResult stopped = jobd.Wait(seconds(20));
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  int starts = 0;
+  for (const std::string& line : ReadLines(dir.path() + "/log/jobd.jsonl")) {
+    if (line.find("started with pid") != std::string::npos) ++starts;
+  }
+  EXPECT_GE(starts, 4);
+  EXPECT_LE(starts, 2 * 8);
+  EXPECT_THAT(stopped.err, HasSubstr("keeps failing"));
+}
+
 TEST(SupervisionTest, DrainKillsWhatOutlivesTheGracePeriod) {
   auto jobd = Jobd::Start({"--drain-timeout", "300ms"}, 1);
   ASSERT_NE(jobd, nullptr);
