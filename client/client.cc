@@ -74,9 +74,16 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
 }
 
 Result<RequestId> Client::Send(RequestBody body) {
+  const RequestId id = next_request_id_++;
+  ::jobd::Status sent = SendAs(id, std::move(body));
+  if (!sent.ok()) return sent;
+  return id;
+}
+
+::jobd::Status Client::SendAs(RequestId id, RequestBody body) {
   interrupted_ = false;
   Request request;
-  request.request_id = next_request_id_++;
+  request.request_id = id;
   request.body = std::move(body);
   const std::string frame = EncodeRequest(request);
   if (frame.size() > kMaxFrameBytes) {
@@ -95,7 +102,7 @@ Result<RequestId> Client::Send(RequestBody body) {
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot send to jobd at " + options_.endpoint + ": " + e.what());
   }
-  return request.request_id;
+  return Status::Ok();
 }
 
 Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) {
@@ -207,17 +214,20 @@ Result<JobInfo> Client::Submit(SubmitRequest request) {
 
 Result<std::unique_ptr<ResultStream>> Client::Map(SubmitRequest request, bool ordered) {
   request.watch = true;
-  return OpenStream(std::move(request), ordered);
+  request.window = kStreamWindow;
+  return OpenStream(std::move(request), ordered, 0);
 }
 
-Result<std::unique_ptr<ResultStream>> Client::Watch(JobId job, bool ordered) {
-  return OpenStream(WatchRequest{job}, ordered);
+Result<std::unique_ptr<ResultStream>> Client::Watch(JobId job, bool ordered, uint64_t from_seq,
+                                                    bool follow) {
+  return OpenStream(WatchRequest{job, from_seq, kStreamWindow, follow}, ordered, from_seq);
 }
 
-Result<std::unique_ptr<ResultStream>> Client::OpenStream(RequestBody body, bool ordered) {
+Result<std::unique_ptr<ResultStream>> Client::OpenStream(RequestBody body, bool ordered,
+                                                         uint64_t from_seq) {
   Result<RequestId> id = Send(std::move(body));
   if (!id.ok()) return id.status();
-  std::unique_ptr<ResultStream> stream(new ResultStream(this, *id, ordered));
+  std::unique_ptr<ResultStream> stream(new ResultStream(this, *id, ordered, from_seq));
   while (true) {
     Result<ReplyBody> reply = Await(*id);
     if (!reply.ok()) return reply.status();
@@ -276,8 +286,8 @@ Result<std::string> Client::LogPath() {
 
 // ---- ResultStream ----------------------------------------------------------
 
-ResultStream::ResultStream(Client* client, RequestId id, bool ordered)
-    : client_(client), id_(id), ordered_(ordered) {
+ResultStream::ResultStream(Client* client, RequestId id, bool ordered, uint64_t from_seq)
+    : client_(client), id_(id), ordered_(ordered), received_(from_seq), acked_(from_seq) {
   client_->stream_id_ = id_;
   client_->stream_backlog_.clear();
 }
@@ -290,7 +300,14 @@ void ResultStream::Detach() {
   client_->stream_backlog_.clear();
 }
 
+void ResultStream::MaybeAck() {
+  if (done_ || received_ - acked_ < Client::kStreamWindow / 2) return;
+  // Best effort: a lost ack stalls nothing for long, the next one covers it.
+  if (client_->SendAs(id_, AckRequest{received_}).ok()) acked_ = received_;
+}
+
 void ResultStream::Take(ResultBatch batch) {
+  for (const TaskResult& result : batch.results) received_ = std::max(received_, result.seq + 1);
   for (TaskResult& result : batch.results) {
     if (!ordered_) {
       ready_.push_back(std::move(result));
@@ -305,6 +322,7 @@ void ResultStream::Take(ResultBatch batch) {
     // Indexes still missing will never come: hand out the rest in order.
     for (TaskResult& result : reorder_.DrainAll()) ready_.push_back(std::move(result));
   }
+  MaybeAck();
 }
 
 Result<std::optional<TaskResult>> ResultStream::Next() {

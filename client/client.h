@@ -63,8 +63,15 @@ class Client {
   Result<JobInfo> Submit(SubmitRequest request);
   // Submits and streams the job's results.
   Result<std::unique_ptr<ResultStream>> Map(SubmitRequest request, bool ordered);
-  // Streams an existing job's results: those already done first.
-  Result<std::unique_ptr<ResultStream>> Watch(JobId job, bool ordered);
+  // Streams an existing job's results from seq `from_seq` (0: all): those
+  // already done first, then, with `follow`, the live ones until the job
+  // ends; without, only those done now.
+  Result<std::unique_ptr<ResultStream>> Watch(JobId job, bool ordered, uint64_t from_seq = 0,
+                                              bool follow = true);
+
+  // Results in flight on a stream before the client acknowledges some: the
+  // daemon sends no more, so a slow reader costs it no buffering.
+  static constexpr uint32_t kStreamWindow = 4096;
   Result<JobInfo> Status(JobId job);
   Result<std::vector<JobInfo>> Jobs();
   Result<std::vector<WorkerInfo>> Workers();
@@ -92,12 +99,15 @@ class Client {
   explicit Client(ClientOptions options);
 
   Result<RequestId> Send(RequestBody body);
+  // Sends under an existing request id (an ack on a stream).
+  ::jobd::Status SendAs(RequestId id, RequestBody body);
   // The next reply to `id`. With `hard_limit`, gives up after it without
   // pinging (the handshake); otherwise pings after liveness_timeout of
   // silence and gives up after twice that.
   Result<ReplyBody> Await(RequestId id, std::optional<Millis> hard_limit = std::nullopt);
   Result<ReplyBody> Call(RequestBody body);
-  Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered);
+  Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered,
+                                                   uint64_t from_seq);
 
   const ClientOptions options_;
   // Declared before the socket: the socket must close first.
@@ -133,8 +143,10 @@ class ResultStream {
  private:
   friend class Client;
 
-  ResultStream(Client* client, RequestId id, bool ordered);
+  ResultStream(Client* client, RequestId id, bool ordered, uint64_t from_seq);
   void Take(ResultBatch batch);
+  // Tells the daemon what has arrived, once half the window has.
+  void MaybeAck();
   // Stops the client keeping replies for this stream (at the end of the job).
   void Detach();
 
@@ -143,6 +155,8 @@ class ResultStream {
   const bool ordered_;
   JobInfo job_;
   bool done_ = false;
+  uint64_t received_;  // seq just past the last result taken from the socket
+  uint64_t acked_;     // what the daemon has been told of received_
   std::deque<TaskResult> ready_;  // in the order Next() hands them out
   OrderedBuffer reorder_;         // used when ordered_
 };

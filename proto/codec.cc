@@ -128,6 +128,7 @@ void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
   out.setPid(r.pid);
   out.setAttempts(r.attempts);
   out.setDurationUs(r.duration_us);
+  out.setSeq(r.seq);
 }
 
 TaskResult ReadResult(wire::TaskResult::Reader in) {
@@ -140,6 +141,7 @@ TaskResult ReadResult(wire::TaskResult::Reader in) {
   r.pid = in.getPid();
   r.attempts = in.getAttempts();
   r.duration_us = in.getDurationUs();
+  r.seq = in.getSeq();
   return r;
 }
 
@@ -205,13 +207,22 @@ std::string EncodeRequest(const Request& request) {
                    out.setTimeoutUs(s.timeout_us);
                    out.setPriority(s.priority);
                    out.setRetryTimeouts(s.retry_timeouts);
+                   out.setNoStore(s.no_store);
+                   out.setWindow(s.window);
                  },
-                 [&](const WatchRequest& w) { root.setWatch(w.job); },
+                 [&](const WatchRequest& w) {
+                   auto out = root.initWatch();
+                   out.setJob(w.job);
+                   out.setFromSeq(w.from_seq);
+                   out.setWindow(w.window);
+                   out.setFollow(w.follow);
+                 },
                  [&](const StatusRequest& s) { root.setStatus(s.job); },
                  [&](const JobsRequest&) { root.setJobs(); },
                  [&](const WorkersRequest&) { root.setWorkers(); },
                  [&](const LogsRequest&) { root.setLogs(); },
                  [&](const CancelRequest& c) { root.setCancel(c.job); },
+                 [&](const AckRequest& a) { root.setAck(a.consumed); },
              },
              request.body);
   return Serialize(builder);
@@ -240,15 +251,22 @@ Result<Request> DecodeRequest(std::string_view frame) {
         submit.timeout_us = s.getTimeoutUs();
         submit.priority = s.getPriority();
         submit.retry_timeouts = s.getRetryTimeouts();
+        submit.no_store = s.getNoStore();
+        submit.window = s.getWindow();
         request.body = std::move(submit);
         break;
       }
-      case wire::Request::WATCH: request.body = WatchRequest{in.getWatch()}; break;
+      case wire::Request::WATCH: {
+        auto w = in.getWatch();
+        request.body = WatchRequest{w.getJob(), w.getFromSeq(), w.getWindow(), w.getFollow()};
+        break;
+      }
       case wire::Request::STATUS: request.body = StatusRequest{in.getStatus()}; break;
       case wire::Request::JOBS: request.body = JobsRequest{}; break;
       case wire::Request::WORKERS: request.body = WorkersRequest{}; break;
       case wire::Request::LOGS: request.body = LogsRequest{}; break;
       case wire::Request::CANCEL: request.body = CancelRequest{in.getCancel()}; break;
+      case wire::Request::ACK: request.body = AckRequest{in.getAck()}; break;
       default:
         return Status::InvalidArgument("unknown request type " +
                                        std::to_string(static_cast<unsigned>(in.which())));

@@ -30,6 +30,7 @@ struct TaskResult {
   pid @5 :Int32;          # worker that ran the last attempt (0: never ran)
   attempts @6 :UInt32;
   durationUs @7 :UInt64;
+  seq @8 :UInt64;         # position in the job's completion order, from 0
 }
 
 # ---- client -> coordinator ----------------------------------------------
@@ -40,13 +41,21 @@ struct Request {
   union {
     ping @2 :Void;
     submit @3 :Submit;
-    watch @4 :UInt64;     # job id: stream its results (done ones first)
+    watch @4 :Watch;      # stream a job's results (done ones first)
     status @5 :UInt64;    # job id
     jobs @6 :Void;
     workers @7 :Void;
     logs @8 :Void;
     cancel @9 :UInt64;    # job id: cancel its queued and running tasks
+    ack @10 :UInt64;      # results consumed on the stream of this requestId; no reply
   }
+}
+
+struct Watch {
+  job @0 :UInt64;
+  fromSeq @1 :UInt64;          # the first result wanted, by seq: resume after a break
+  window @2 :UInt32;           # results in flight before an ack; 0: the daemon's default
+  follow @3 :Bool = true;      # false: what is done now, then the end (jobctl results)
 }
 
 struct Submit {
@@ -57,6 +66,8 @@ struct Submit {
   timeoutUs @4 :UInt64;        # 0: the daemon's default
   priority @5 :Int32;
   retryTimeouts @6 :Bool;      # a timed-out task counts as a crash for retries
+  noStore @7 :Bool;            # keep the job in memory only: faster, lost on restart
+  window @8 :UInt32;           # with watch: as in Watch.window
 }
 
 # ---- coordinator -> client ------------------------------------------------

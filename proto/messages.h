@@ -33,6 +33,7 @@ struct TaskResult {
   int32_t pid = 0;
   uint32_t attempts = 0;
   uint64_t duration_us = 0;
+  uint64_t seq = 0;  // position in the job's completion order, from 0
 };
 
 // ---- client -> coordinator ------------------------------------------------
@@ -46,8 +47,18 @@ struct SubmitRequest {
   uint64_t timeout_us = 0;  // 0: the daemon's default
   int32_t priority = 0;
   bool retry_timeouts = false;
+  bool no_store = false;  // memory only: faster, lost on restart
+  uint32_t window = 0;    // with watch: as in WatchRequest
 };
-struct WatchRequest { JobId job = 0; };
+struct WatchRequest {
+  JobId job = 0;
+  uint64_t from_seq = 0;  // the first result wanted, by seq
+  uint32_t window = 0;    // results in flight before an ack; 0: the daemon's default
+  bool follow = true;     // false: the results done now, then the end
+};
+// Results consumed so far on the stream opened by the request with the same
+// request_id. Gets no reply.
+struct AckRequest { uint64_t consumed = 0; };
 struct StatusRequest { JobId job = 0; };
 struct JobsRequest {};
 struct WorkersRequest {};
@@ -55,7 +66,8 @@ struct LogsRequest {};
 struct CancelRequest { JobId job = 0; };
 
 using RequestBody = std::variant<PingRequest, SubmitRequest, WatchRequest, StatusRequest,
-                                 JobsRequest, WorkersRequest, LogsRequest, CancelRequest>;
+                                 JobsRequest, WorkersRequest, LogsRequest, CancelRequest,
+                                 AckRequest>;
 
 struct Request {
   uint16_t version = kProtocolVersion;

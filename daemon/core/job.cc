@@ -64,6 +64,7 @@ void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::str
   task.error = std::move(error);
   task.pid = pid;
   task.duration_us = duration_us;
+  task.seq = completion_order_.size();
   ++finished_;
   ++counts_[static_cast<size_t>(status)];
   completion_order_.push_back(index);
@@ -95,6 +96,7 @@ TaskResult Job::ResultOf(uint32_t index) const {
   r.pid = task.pid;
   r.attempts = task.attempts;
   r.duration_us = task.duration_us;
+  r.seq = task.seq;
   return r;
 }
 

@@ -28,14 +28,22 @@ struct Task {
   std::string error;
   int32_t pid = 0;
   uint64_t duration_us = 0;
+  uint64_t seq = 0;  // position in the job's completion order
 };
 
 // A client streaming this job's results. `next` is its position in the
-// job's completion order: everything before it has been sent.
+// job's completion order (the seq of the next result to send): everything
+// before it has been sent. Credit-based flow control: at most `window`
+// results beyond what the client has acknowledged are in flight, so a slow
+// or vanished client costs no buffering beyond that.
 struct Watcher {
   ClientId client;
   RequestId request_id = 0;
   size_t next = 0;
+  size_t acked = 0;
+  size_t window = 0;
+  // Set for a stream that ends at a fixed point rather than following the job.
+  std::optional<size_t> stop_at;
 };
 
 class Job {

@@ -69,11 +69,12 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
     request.timeout_us = static_cast<uint64_t>(options_.default_timeout.count());
   }
   const bool watch = request.watch;
+  const size_t window = request.window;
   const JobId id = next_job_id_++;
   auto job = std::make_unique<Job>(id, std::move(request), UnixMicrosNow());
   queued_ += job->size();
   run_queue_.Add(id, job->priority());
-  if (watch) job->watchers().push_back(Watcher{client, request_id, 0});
+  if (watch) AddWatcher(*job, client, request_id, 0, window, std::nullopt);
   JobInfo info = job->Info();
   {
     ScopedLogContext context(id, std::nullopt);
@@ -86,12 +87,36 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
   return info;
 }
 
-Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id, JobId id) {
-  Job* job = FindJob(id);
-  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", id));
-  job->watchers().push_back(Watcher{client, request_id, 0});
-  streams_to_flush_.insert(id);
+Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
+                                  const WatchRequest& request) {
+  Job* job = FindJob(request.job);
+  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", request.job));
+  std::optional<size_t> stop_at;
+  if (!request.follow) stop_at = job->completion_order().size();
+  AddWatcher(*job, client, request_id, request.from_seq, request.window, stop_at);
   return job->Info();
+}
+
+void Supervisor::AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
+                            size_t window, std::optional<size_t> stop_at) {
+  if (window == 0) window = options_.default_stream_window;
+  // A client may resume from where it stopped, or at least from the start.
+  job.watchers().push_back(Watcher{client, request_id, from, from, window, stop_at});
+  streams_[{client, request_id}] = job.id();
+  streams_to_flush_.insert(job.id());
+}
+
+void Supervisor::Ack(const ClientId& client, RequestId request_id, uint64_t consumed) {
+  auto it = streams_.find({client, request_id});
+  if (it == streams_.end()) return;
+  Job* job = FindJob(it->second);
+  if (job == nullptr) return;
+  for (Watcher& w : job->watchers()) {
+    if (w.client == client && w.request_id == request_id) {
+      w.acked = std::max<size_t>(w.acked, std::min<uint64_t>(consumed, w.next));
+    }
+  }
+  streams_to_flush_.insert(job->id());
 }
 
 Result<CancelReply> Supervisor::Cancel(JobId id) {
@@ -554,11 +579,17 @@ void Supervisor::FlushStreams() {
     if (job != nullptr) {
       auto& watchers = job->watchers();
       watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
-                                    [&](Watcher& w) { return !FlushWatcher(*job, w); }),
+                                    [&](Watcher& w) {
+                                      if (FlushWatcher(*job, w)) return false;
+                                      streams_.erase({w.client, w.request_id});
+                                      return true;
+                                    }),
                      watchers.end());
-      // Keep the job listed while a watcher still has a backlog.
+      // Keep the job listed while a watcher could send more now; one held
+      // back by its window comes back with its next ack.
       for (const Watcher& w : watchers) {
-        if (w.next < job->completion_order().size() || job->done()) keep = true;
+        const bool backlog = w.next < job->completion_order().size() || job->done();
+        if (backlog && w.next < w.acked + w.window) keep = true;
       }
     }
     it = keep ? std::next(it) : streams_to_flush_.erase(it);
@@ -570,10 +601,14 @@ bool Supervisor::FlushWatcher(Job& job, Watcher& watcher) {
   while (true) {
     ResultBatch batch;
     batch.job = job.id();
-    const size_t end = std::min(order.size(), watcher.next + options_.max_results_per_message);
+    const size_t last = watcher.stop_at.value_or(order.size());
+    const size_t end = std::max(
+        watcher.next, std::min({last, watcher.acked + watcher.window,
+                                watcher.next + options_.max_results_per_message}));
     for (size_t i = watcher.next; i < end; ++i) batch.results.push_back(job.ResultOf(order[i]));
-    batch.done = job.done() && end == order.size();
-    if (batch.results.empty() && !batch.done) return true;  // caught up
+    batch.done = end >= last && (job.done() || watcher.stop_at.has_value());
+    // Caught up, or held back by the window until the client acknowledges.
+    if (batch.results.empty() && !batch.done) return true;
     switch (io_.SendToClient(watcher.client, Reply{kProtocolVersion, watcher.request_id, batch})) {
       case Delivery::kSent:
         watcher.next = end;
@@ -596,7 +631,7 @@ void Supervisor::ForgetOldJobs() {
     if (job != nullptr && !job->watchers().empty()) break;  // still streaming
     finished_jobs_.pop_front();
     jobs_.erase(id);
-    streams_to_flush_.erase(id);
+    streams_to_flush_.erase(id);  // watchers are gone: none left to unlist
   }
 }
 

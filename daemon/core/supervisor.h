@@ -11,6 +11,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -49,6 +50,9 @@ struct SupervisorOptions {
   Millis backoff_max{10'000};
   // How soon to retry a client that could not take more results.
   Millis blocked_stream_retry{10};
+  // Results sent to a client beyond what it has acknowledged, when it asks
+  // for no window of its own.
+  size_t default_stream_window = 4096;
 };
 
 class Supervisor {
@@ -64,8 +68,13 @@ class Supervisor {
   // ---- client requests ----
   // Accepts a job, and with request.watch streams its results to `client`.
   Result<JobInfo> Submit(const ClientId& client, RequestId request_id, SubmitRequest request);
-  // Streams a job's results to `client`: the finished ones first.
-  Result<JobInfo> Watch(const ClientId& client, RequestId request_id, JobId job);
+  // Streams a job's results to `client`, from seq `request.from_seq`: the
+  // finished ones first, then (with request.follow) the live ones.
+  Result<JobInfo> Watch(const ClientId& client, RequestId request_id,
+                        const WatchRequest& request);
+  // The client has consumed `consumed` results of the stream it opened with
+  // `request_id`: more may be sent. Unknown streams are ignored.
+  void Ack(const ClientId& client, RequestId request_id, uint64_t consumed);
   // Ends the job's queued tasks at once and stops its running ones (their
   // workers are killed and replaced). A finished job is left as it is.
   Result<CancelReply> Cancel(JobId job);
@@ -155,6 +164,8 @@ class Supervisor {
   void RequeueTask(Job& job, uint32_t index, bool attempt_counts);
   size_t CancelQueuedTasks(Job& job, const std::string& reason);
   void OnJobChanged(Job& job);
+  void AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
+                  size_t window, std::optional<size_t> stop_at);
 
   void DispatchTasks();
   bool SendTo(Worker& worker, const ToWorker& message);
@@ -178,6 +189,7 @@ class Supervisor {
   std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
   std::set<JobId> streams_to_flush_;              // jobs whose watchers have news
+  std::map<std::pair<ClientId, RequestId>, JobId> streams_;  // every open stream
   bool streams_blocked_ = false;                  // some client said "would block"
   std::deque<JobId> finished_jobs_;               // oldest first, for retention
   uint64_t queued_ = 0;

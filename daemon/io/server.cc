@@ -261,6 +261,10 @@ void Server::HandleClientRequest(const RoutedMessage& message) {
         fmt::format("protocol version mismatch: the client speaks version {}, jobd speaks {}; use "
                     "a jobctl from the same jobd release",
                     request->version, kProtocolVersion)};
+  } else if (const auto* ack = std::get_if<AckRequest>(&request->body)) {
+    // Acks keep a stream flowing; answering each would double the traffic.
+    supervisor_.Ack(message.peer, request->request_id, ack->consumed);
+    return;
   } else {
     reply = Answer(message.peer, *request);
   }
@@ -291,7 +295,7 @@ Reply Server::Answer(const std::string& peer, const Request& request) {
             reply.body = ToError(accepted.status(), code);
           }
         } else if constexpr (std::is_same_v<T, WatchRequest>) {
-          Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body.job);
+          Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body);
           if (watched.ok()) {
             reply.body = AcceptedReply{*watched};
           } else {
@@ -314,6 +318,8 @@ Reply Server::Answer(const std::string& peer, const Request& request) {
           reply.body = WorkersReply{std::move(workers)};
         } else if constexpr (std::is_same_v<T, LogsRequest>) {
           reply.body = LogsReply{log_writer_.path()};
+        } else if constexpr (std::is_same_v<T, AckRequest>) {
+          // Handled before: acks get no reply.
         } else if constexpr (std::is_same_v<T, CancelRequest>) {
           Result<CancelReply> cancelled = supervisor_.Cancel(body.job);
           if (cancelled.ok()) {

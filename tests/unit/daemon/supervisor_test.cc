@@ -262,7 +262,7 @@ TEST_F(SupervisorTest, WatchReplaysFinishedResultsThenFollows) {
   supervisor_->Flush();
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
   supervisor_->Flush();
-  ASSERT_TRUE(supervisor_->Watch("watcher", 3, job->job).ok());
+  ASSERT_TRUE(supervisor_->Watch("watcher", 3, WatchRequest{job->job}).ok());
   supervisor_->Flush();
   EXPECT_THAT(io_.ResultsFor("watcher"), SizeIs(1));
   Complete(100, io_.TasksSentTo(100)[1], true, "b");
@@ -573,6 +573,71 @@ TEST_F(SupervisorTest, HeartbeatsGoToQuietWorkersEveryInterval) {
   EXPECT_TRUE(std::holds_alternative<jobd::Heartbeat>(io_.to_workers[100][0].body));
   supervisor_->OnTick();
   EXPECT_THAT(io_.to_workers[100], SizeIs(1));  // not again within the interval
+}
+
+TEST_F(SupervisorTest, StreamWindowHoldsResultsUntilTheClientAcks) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Map("echo", {"a", "b", "c", "d", "e"});
+  request.window = 2;
+  auto job = supervisor_->Submit("c", 7, request);
+  for (int i = 0; i < 5; ++i) {
+    supervisor_->Flush();
+    Complete(100, io_.TasksSentTo(100).back(), true, "x");
+  }
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(2));
+  EXPECT_EQ(results[0].seq, 0u);
+  EXPECT_EQ(results[1].seq, 1u);
+  EXPECT_FALSE(supervisor_->HasPendingStreams()) << "a held-back stream must not spin the loop";
+  supervisor_->Ack("c", 7, 2);
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(4));
+  supervisor_->Ack("c", 99, 4);  // another stream's ack changes nothing
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(4));
+  supervisor_->Ack("c", 7, 4);
+  supervisor_->Flush();
+  bool done = false;
+  results = io_.ResultsFor("c", &done);
+  ASSERT_THAT(results, SizeIs(5));
+  EXPECT_EQ(results[4].seq, 4u);
+  EXPECT_TRUE(done);
+}
+
+TEST_F(SupervisorTest, WatchFromASeqResumesWithoutGapsOrRepeats) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("s", 1, Map("echo", {"a", "b", "c", "d"}, false));
+  for (int i = 0; i < 4; ++i) {
+    supervisor_->Flush();
+    Complete(100, io_.TasksSentTo(100).back(), true, "x");
+  }
+  ASSERT_TRUE(supervisor_->Watch("w", 2, WatchRequest{job->job, /*from_seq=*/2}).ok());
+  supervisor_->Flush();
+  bool done = false;
+  auto results = io_.ResultsFor("w", &done);
+  ASSERT_THAT(results, SizeIs(2));
+  EXPECT_EQ(results[0].seq, 2u);
+  EXPECT_EQ(results[1].seq, 3u);
+  EXPECT_TRUE(done);
+}
+
+TEST_F(SupervisorTest, WatchWithoutFollowEndsAtWhatIsDoneNow) {
+  Start(1);
+  Ready(100, 0);
+  auto job = supervisor_->Submit("s", 1, Map("echo", {"a", "b"}, false));
+  supervisor_->Flush();
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  WatchRequest snapshot{job->job};
+  snapshot.follow = false;
+  ASSERT_TRUE(supervisor_->Watch("w", 2, snapshot).ok());
+  supervisor_->Flush();
+  bool done = false;
+  EXPECT_THAT(io_.ResultsFor("w", &done), SizeIs(1));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(supervisor_->Status(job->job)->state, JobState::kRunning);
 }
 
 TEST(ExitStatusTest, DescribesSignalsAndCodes) {

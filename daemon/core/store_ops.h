@@ -1,0 +1,62 @@
+// What the supervisor asks the durable store to remember, as plain values.
+// The store (daemon/store) applies them in order, many per transaction; the
+// supervisor never waits for it, except to acknowledge a new job, which it
+// does only once the job's JobCreated has been committed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "proto/messages.h"
+
+namespace jobd {
+
+// A task as stored. `finished` is set once it has its final result.
+struct StoredTask {
+  uint32_t index = 0;
+  std::string name;  // empty: the job's default task
+  std::vector<std::string> args;
+  uint32_t attempts = 0;
+  bool running = false;  // started and not finished: runs again after a restart
+  struct Final {
+    TaskStatus status = TaskStatus::kOk;
+    std::string result;
+    std::string error;
+    int32_t pid = 0;
+    uint64_t duration_us = 0;
+    uint64_t seq = 0;  // position in the job's completion order
+  };
+  std::optional<Final> finished;
+};
+
+struct StoredJob {
+  JobId id = 0;
+  std::string default_task;
+  uint32_t retries = 0;
+  uint64_t timeout_us = 0;
+  int32_t priority = 0;
+  bool retry_timeouts = false;
+  int64_t submitted_unix_us = 0;
+  std::optional<int64_t> finished_unix_us;
+  std::vector<StoredTask> tasks;  // by index
+};
+
+// ---- the changes ------------------------------------------------------------
+
+// A new job, all its tasks queued.
+struct JobCreated { StoredJob job; };
+// A task handed to a worker: attempt `attempt` has begun.
+struct TaskStarted { JobId job = 0; uint32_t index = 0; uint32_t attempt = 0; };
+// A started task put back in the queue (a retry, or a send that failed).
+struct TaskRequeued { JobId job = 0; uint32_t index = 0; uint32_t attempts = 0; };
+// A task's final result.
+struct TaskFinished { JobId job = 0; uint32_t index = 0; uint32_t attempts = 0; StoredTask::Final final; };
+// Every task of the job has finished.
+struct JobFinished { JobId job = 0; int64_t finished_unix_us = 0; };
+
+using StoreOp = std::variant<JobCreated, TaskStarted, TaskRequeued, TaskFinished, JobFinished>;
+
+}  // namespace jobd

@@ -1,0 +1,53 @@
+#include "daemon/store/schema.h"
+
+#include <array>
+
+namespace jobd {
+namespace {
+
+// Version 1. Ids, durations and sequence numbers are uint64 in C++ and
+// INTEGER (int64) here: the cast is exact both ways.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE jobs (
+  id                INTEGER PRIMARY KEY,
+  default_task      TEXT    NOT NULL,
+  retries           INTEGER NOT NULL,
+  timeout_us        INTEGER NOT NULL,
+  priority          INTEGER NOT NULL,
+  retry_timeouts    INTEGER NOT NULL,
+  submitted_unix_us INTEGER NOT NULL,
+  finished_unix_us  INTEGER            -- NULL while the job runs
+);
+-- Retention and "newest finished" scan finished jobs only.
+CREATE INDEX jobs_by_finish ON jobs(finished_unix_us) WHERE finished_unix_us IS NOT NULL;
+
+CREATE TABLE tasks (
+  job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  idx         INTEGER NOT NULL,
+  name        TEXT    NOT NULL,            -- '' : the job's default task
+  args        BLOB    NOT NULL,            -- see args_codec.h
+  attempts    INTEGER NOT NULL,
+  running     INTEGER NOT NULL,            -- started and not finished
+  status      INTEGER,                     -- TaskStatus; NULL until final
+  result      BLOB,
+  error       BLOB,
+  pid         INTEGER,
+  duration_us INTEGER,
+  seq         INTEGER,                     -- position in completion order
+  PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+
+-- Job ids must keep growing after retention deletes the newest jobs.
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+
+}  // namespace
+
+std::span<const char* const> Migrations() { return kMigrations; }
+
+}  // namespace jobd

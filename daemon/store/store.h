@@ -1,0 +1,80 @@
+// The durable store: jobs and their tasks in one SQLite file, so that a
+// restarted jobd knows every accepted job. See daemon/core/store_ops.h.
+//
+// Not thread safe: one thread at a time uses a Store (the StoreWriter's, once
+// it has been handed over). Every failure is a Status naming the operation and
+// the file; nothing throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/core/store_ops.h"
+#include "daemon/store/sqlite.h"
+#include "util/status.h"
+
+namespace jobd {
+
+class Store {
+ public:
+  // Opens the store at `path`, creating the file (not its directory) if it is
+  // missing, and brings its schema up to date. Refuses, leaving the file
+  // untouched, a file that is corrupt, not a jobd store, or of a newer schema.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies `ops` in order in one transaction: all of them or none. An update
+  // of a task or job that is not stored changes nothing and is not an error
+  // (its JobCreated may have failed; that must not fail other jobs' ops).
+  Status Apply(const std::vector<StoreOp>& ops);
+
+  // Every unfinished job and the newest `max_finished_jobs` finished ones
+  // (by finish time), with all their tasks by index, ordered by job id.
+  Result<std::vector<StoredJob>> LoadJobs(size_t max_finished_jobs);
+
+  // Removes the jobs (and their tasks) that finished before `unix_us`.
+  // Returns how many jobs.
+  Result<size_t> DeleteFinishedBefore(int64_t unix_us);
+
+  // The largest job id ever stored, even if since deleted; 0 for none.
+  Result<JobId> MaxJobId();
+
+  const std::string& path() const { return path_; }
+
+  // Caps the file at `pages` pages, so tests can make writes fail as on a full
+  // disk (SQLITE_FULL).
+  Status TEST_SetMaxPageCount(uint32_t pages);
+
+ private:
+  Store(std::string path, SqliteDb db);
+  Status Prepare();
+  template <typename Describe>
+  Status Run(Statement& stmt, Describe describe);
+  Status ApplyOne(const StoreOp& op);
+  Status CreateJob(const StoredJob& job);
+  Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
+  Status Commit();
+  void RollbackIfOpen();
+
+  const std::string path_;
+  SqliteDb db_;
+  // Prepared once, reused for every op (after db_: finalized before it closes).
+  Statement insert_job_;
+  Statement insert_task_;
+  Statement start_task_;
+  Statement requeue_task_;
+  Statement finish_task_;
+  Statement finish_job_;
+  Statement select_jobs_;
+  Statement select_tasks_;
+  Statement remember_max_id_;
+  Statement delete_finished_;
+  Statement max_job_id_;
+};
+
+}  // namespace jobd
