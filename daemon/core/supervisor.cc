@@ -100,8 +100,18 @@ Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
 void Supervisor::AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
                             size_t window, std::optional<size_t> stop_at) {
   if (window == 0) window = options_.default_stream_window;
-  // A client may resume from where it stopped, or at least from the start.
-  job.watchers().push_back(Watcher{client, request_id, from, from, window, stop_at});
+  Watcher watcher{client, request_id, from, from, window, stop_at};
+  // The same stream asked again (a client resuming after a break) replaces
+  // the old one, so nothing is sent twice by two watchers.
+  auto& watchers = job.watchers();
+  auto same = std::find_if(watchers.begin(), watchers.end(), [&](const Watcher& w) {
+    return w.client == client && w.request_id == request_id;
+  });
+  if (same != watchers.end()) {
+    *same = watcher;
+  } else {
+    watchers.push_back(watcher);
+  }
   streams_[{client, request_id}] = job.id();
   streams_to_flush_.insert(job.id());
 }

@@ -624,6 +624,29 @@ TEST_F(SupervisorTest, WatchFromASeqResumesWithoutGapsOrRepeats) {
   EXPECT_TRUE(done);
 }
 
+TEST_F(SupervisorTest, TheSameStreamAskedAgainReplacesItself) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Map("echo", {"a", "b", "c"});
+  request.window = 1;
+  auto job = supervisor_->Submit("c", 7, request);
+  for (int i = 0; i < 3; ++i) {
+    supervisor_->Flush();
+    Complete(100, io_.TasksSentTo(100).back(), true, "x");
+  }
+  supervisor_->Flush();
+  ASSERT_THAT(io_.ResultsFor("c"), SizeIs(1));
+  // The client lost seq 0 in a break and asks again from 0, same request id.
+  ASSERT_TRUE(supervisor_->Watch("c", 7, WatchRequest{job->job, 0, 10}).ok());
+  supervisor_->Flush();
+  bool done = false;
+  auto results = io_.ResultsFor("c", &done);
+  ASSERT_THAT(results, SizeIs(4));  // seq 0 again, then 1 and 2, once each
+  EXPECT_EQ(results[1].seq, 0u);
+  EXPECT_EQ(results[3].seq, 2u);
+  EXPECT_TRUE(done);
+}
+
 TEST_F(SupervisorTest, WatchWithoutFollowEndsAtWhatIsDoneNow) {
   Start(1);
   Ready(100, 0);
