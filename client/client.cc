@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <utility>
 
 #include "proto/codec.h"
@@ -37,11 +38,27 @@ Status Unexpected(const char* what) {
 
 std::string MillisText(Millis ms) { return std::to_string(ms.count()) + " ms"; }
 
+// 16 random bytes. ZeroMQ keeps ids starting with a zero byte for those it
+// makes up itself, so ours never does.
+std::string RandomRoutingId() {
+  std::random_device device;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string id(16, '\0');
+  for (char& c : id) c = static_cast<char>(byte(device));
+  if (id[0] == '\0') id[0] = 1;
+  return id;
+}
+
 }  // namespace
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), context_(1), socket_(context_, zmq::socket_type::dealer) {
+    : options_(std::move(options)),
+      routing_id_(RandomRoutingId()),
+      context_(1),
+      socket_(context_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
+  // Before connect: the id is sent in the handshake of every connection.
+  socket_.set(zmq::sockopt::routing_id, zmq::buffer(routing_id_));
 }
 
 Client::~Client() = default;
@@ -105,7 +122,8 @@ Result<RequestId> Client::Send(RequestBody body) {
   return Status::Ok();
 }
 
-Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) {
+Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit,
+                                const std::function<void()>& on_silence) {
   interrupted_ = false;
   if (id != 0 && id == stream_id_ && !stream_backlog_.empty()) {
     ReplyBody body = std::move(stream_backlog_.front());
@@ -139,6 +157,7 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit) 
       // Any reply proves the daemon alive; the Pong itself has a stale id.
       if (Result<RequestId> sent = Send(PingRequest{}); !sent.ok()) return sent.status();
       pinged = true;
+      if (on_silence) on_silence();
     }
     const Millis deadline = hard_limit ? *hard_limit : (pinged ? 2 * liveness : liveness);
     Millis wait = std::max(Millis(1), deadline - quiet);
@@ -215,25 +234,31 @@ Result<JobInfo> Client::Submit(SubmitRequest request) {
 Result<std::unique_ptr<ResultStream>> Client::Map(SubmitRequest request, bool ordered) {
   request.watch = true;
   request.window = kStreamWindow;
-  return OpenStream(std::move(request), ordered, 0);
+  return OpenStream(std::move(request), ordered, 0, 0, /*follow=*/true);
 }
 
 Result<std::unique_ptr<ResultStream>> Client::Watch(JobId job, bool ordered, uint64_t from_seq,
                                                     bool follow) {
-  return OpenStream(WatchRequest{job, from_seq, kStreamWindow, follow}, ordered, from_seq);
+  return OpenStream(WatchRequest{job, from_seq, kStreamWindow, follow}, ordered, job, from_seq,
+                    follow);
 }
 
 Result<std::unique_ptr<ResultStream>> Client::OpenStream(RequestBody body, bool ordered,
-                                                         uint64_t from_seq) {
+                                                         JobId job, uint64_t from_seq,
+                                                         bool follow) {
   Result<RequestId> id = Send(std::move(body));
   if (!id.ok()) return id.status();
-  std::unique_ptr<ResultStream> stream(new ResultStream(this, *id, ordered, from_seq));
+  std::unique_ptr<ResultStream> stream(
+      new ResultStream(this, *id, ordered, job, from_seq, follow));
   while (true) {
     Result<ReplyBody> reply = Await(*id);
     if (!reply.ok()) return reply.status();
     if (const auto* error = std::get_if<ErrorReply>(&*reply)) return FromErrorReply(*error);
     if (auto* accepted = std::get_if<AcceptedReply>(&*reply)) {
       stream->job_ = std::move(accepted->job);
+      if (stream->watch_job_ == 0) stream->watch_job_ = stream->job_.job;
+      // Early results had a gap: now the job is known, ask again.
+      if (stream->resume_pending_ && !stream->done_) stream->Resume(/*force=*/true);
       return stream;
     }
     // The contract sends AcceptedReply first; keep early results anyway.
@@ -286,8 +311,15 @@ Result<std::string> Client::LogPath() {
 
 // ---- ResultStream ----------------------------------------------------------
 
-ResultStream::ResultStream(Client* client, RequestId id, bool ordered, uint64_t from_seq)
-    : client_(client), id_(id), ordered_(ordered), received_(from_seq), acked_(from_seq) {
+ResultStream::ResultStream(Client* client, RequestId id, bool ordered, JobId job,
+                           uint64_t from_seq, bool follow)
+    : client_(client),
+      id_(id),
+      ordered_(ordered),
+      follow_(follow),
+      watch_job_(job),
+      received_(from_seq),
+      acked_(from_seq) {
   client_->stream_id_ = id_;
   client_->stream_backlog_.clear();
 }
@@ -306,15 +338,66 @@ void ResultStream::MaybeAck() {
   if (client_->SendAs(id_, AckRequest{received_}).ok()) acked_ = received_;
 }
 
+void ResultStream::Resume(bool force) {
+  if (done_) return;
+  if (watch_job_ == 0) {
+    resume_pending_ = true;  // sent once the submit is accepted
+    return;
+  }
+  const TimePoint now = std::chrono::steady_clock::now();
+  // Results the replaced watcher sent before the daemon read our request
+  // may still arrive, gaps and all: one resume answers them all. Should the
+  // request itself be lost, a gap a liveness period later asks again.
+  if (!force && resuming_since_ && now - *resuming_since_ < client_->options_.liveness_timeout) {
+    return;
+  }
+  // Best effort, like an ack: if it cannot go now, the next gap or silence
+  // tries again.
+  if (!client_->SendAs(id_, WatchRequest{watch_job_, received_, Client::kStreamWindow, follow_})
+           .ok()) {
+    return;
+  }
+  resume_pending_ = false;
+  resuming_since_ = now;
+  // The daemon counts the new watcher's credit from from_seq.
+  acked_ = received_;
+  ++resumes_;
+}
+
+void ResultStream::Deliver(TaskResult result) {
+  if (!ordered_) {
+    ready_.push_back(std::move(result));
+    return;
+  }
+  reorder_.Push(std::move(result));
+  while (std::optional<TaskResult> next = reorder_.PopNext()) ready_.push_back(std::move(*next));
+}
+
 void ResultStream::Take(ResultBatch batch) {
-  for (const TaskResult& result : batch.results) received_ = std::max(received_, result.seq + 1);
+  bool gap = false;
   for (TaskResult& result : batch.results) {
-    if (!ordered_) {
-      ready_.push_back(std::move(result));
-      continue;
+    if (result.seq < received_) continue;  // had it already: a duplicate after a resume
+    if (result.seq > received_) {
+      // Something before it was lost. This one and the rest of the batch
+      // come again after the resume.
+      gap = true;
+      break;
     }
-    reorder_.Push(std::move(result));
-    while (std::optional<TaskResult> next = reorder_.PopNext()) ready_.push_back(std::move(*next));
+    ++received_;
+    Deliver(std::move(result));
+  }
+  // A following stream ends only when every task has its result: fewer
+  // means the last batches were lost. Asked once at a given position; the
+  // daemon's second word is taken as it is.
+  if (!gap && batch.done && follow_ && received_ < job_.total && short_done_at_ != received_) {
+    short_done_at_ = received_;
+    gap = true;
+  }
+  if (gap) {
+    // The "done" of a batch we did not take whole is not ours to believe.
+    Resume(/*force=*/false);
+    MaybeAck();
+    return;
   }
   if (batch.done) {
     done_ = true;
@@ -328,9 +411,14 @@ void ResultStream::Take(ResultBatch batch) {
 Result<std::optional<TaskResult>> ResultStream::Next() {
   client_->interrupted_ = false;
   while (ready_.empty() && !done_) {
-    Result<ReplyBody> reply = client_->Await(id_);
+    Result<ReplyBody> reply = client_->Await(id_, std::nullopt, [this] { Resume(/*force=*/true); });
     if (!reply.ok()) return reply.status();
     if (const auto* error = std::get_if<ErrorReply>(&*reply)) return FromErrorReply(*error);
+    if (std::holds_alternative<AcceptedReply>(*reply)) {
+      // The daemon took a resume: from here on, what comes is the new stream.
+      resuming_since_.reset();
+      continue;
+    }
     auto* batch = std::get_if<ResultBatch>(&*reply);
     if (batch == nullptr) return Unexpected("watch");
     Take(std::move(*batch));

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +24,8 @@ struct ClientOptions {
   std::string endpoint;
   // Bound on the Ping handshake in Connect().
   Millis connect_timeout{800};
-  // Silence this long makes the client Ping; twice this long, it gives up.
+  // Silence this long makes the client Ping (and an open stream resume, see
+  // ResultStream); twice this long, it gives up.
   Millis liveness_timeout{5000};
 };
 
@@ -92,6 +95,10 @@ class Client {
   bool interrupted() const { return interrupted_; }
 
   const std::string& endpoint() const { return options_.endpoint; }
+  // The DEALER's routing id: random, chosen once per Client, so that after a
+  // reconnection (a network blip) the daemon still sees the same peer and a
+  // resumed stream replaces its old watcher instead of adding one.
+  const std::string& routing_id() const { return routing_id_; }
 
  private:
   friend class ResultStream;
@@ -103,13 +110,17 @@ class Client {
   ::jobd::Status SendAs(RequestId id, RequestBody body);
   // The next reply to `id`. With `hard_limit`, gives up after it without
   // pinging (the handshake); otherwise pings after liveness_timeout of
-  // silence and gives up after twice that.
-  Result<ReplyBody> Await(RequestId id, std::optional<Millis> hard_limit = std::nullopt);
+  // silence (and then calls `on_silence`, if given) and gives up after twice
+  // that.
+  Result<ReplyBody> Await(RequestId id, std::optional<Millis> hard_limit = std::nullopt,
+                          const std::function<void()>& on_silence = {});
   Result<ReplyBody> Call(RequestBody body);
-  Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered,
-                                                   uint64_t from_seq);
+  // `job` is 0 for a submit (known once accepted).
+  Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered, JobId job,
+                                                   uint64_t from_seq, bool follow);
 
   const ClientOptions options_;
+  const std::string routing_id_;
   // Declared before the socket: the socket must close first.
   zmq::context_t context_;
   zmq::socket_t socket_;
@@ -124,6 +135,15 @@ class Client {
 
 // The results of one job, in completion order, or in index order when
 // `ordered`. Borrows the Client that opened it.
+//
+// Resumable: every result carries `seq`, its position in the job's
+// completion order. The stream takes results only in seq order: one it
+// already has (seq below received(), a duplicate after a resume) is dropped;
+// one past it (a gap: something was lost on the way) makes the stream resume,
+// as does liveness_timeout of silence: it sends
+// WatchRequest{job, from_seq = received(), window, follow} again under its
+// own request id, which replaces its watcher on the daemon. So each result
+// comes out of Next() exactly once, and in seq order unless `ordered`.
 class ResultStream {
  public:
   ResultStream(const ResultStream&) = delete;
@@ -139,12 +159,25 @@ class ResultStream {
   Result<std::optional<TaskResult>> Next();
   // Whether the last failed Next() was only interrupted (Client::interrupted).
   bool interrupted() const { return client_->interrupted(); }
+  // The seq just past the last result taken in order from the daemon (those
+  // in Next()'s queue included): where a resumed stream starts.
+  uint64_t received() const { return received_; }
+  // How many times the stream has asked the daemon to resume it.
+  uint64_t resumes() const { return resumes_; }
 
  private:
   friend class Client;
 
-  ResultStream(Client* client, RequestId id, bool ordered, uint64_t from_seq);
+  ResultStream(Client* client, RequestId id, bool ordered, JobId job, uint64_t from_seq,
+               bool follow);
   void Take(ResultBatch batch);
+  // Hands one result (the next by seq) to the queue, through the reorder
+  // buffer when ordered_.
+  void Deliver(TaskResult result);
+  // Asks the daemon to send again from received_ (WatchRequest under id_).
+  // Unless `force`, not again while an earlier resume is still unanswered
+  // (results of the replaced stream may still be on the way).
+  void Resume(bool force);
   // Tells the daemon what has arrived, once half the window has.
   void MaybeAck();
   // Stops the client keeping replies for this stream (at the end of the job).
@@ -153,10 +186,19 @@ class ResultStream {
   Client* const client_;
   const RequestId id_;
   const bool ordered_;
+  const bool follow_;
+  JobId watch_job_;  // what a resume watches; 0 until a submit is accepted
   JobInfo job_;
   bool done_ = false;
-  uint64_t received_;  // seq just past the last result taken from the socket
+  uint64_t received_;  // seq just past the last result taken in order
   uint64_t acked_;     // what the daemon has been told of received_
+  uint64_t resumes_ = 0;
+  bool resume_pending_ = false;  // a gap before the job id was known
+  // A resume awaits its AcceptedReply since this time (nullopt: none).
+  std::optional<TimePoint> resuming_since_;
+  // received_ when a short "done" (fewer results than tasks) last made the
+  // stream resume: a second one at the same place is believed.
+  std::optional<uint64_t> short_done_at_;
   std::deque<TaskResult> ready_;  // in the order Next() hands them out
   OrderedBuffer reorder_;         // used when ordered_
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -73,6 +74,22 @@ struct SubmitOptions {
   bool retry_timeouts = false;
   bool ordered = false;
   bool detach = false;  // map: Ctrl-C leaves the job running
+  bool no_store = false;
+};
+
+struct WatchOptions {
+  JobId job = 0;
+  bool ordered = false;
+  uint64_t from_seq = 0;
+};
+
+// How StreamResults reads a stream and judges its end.
+struct StreamMode {
+  OnInterrupt on_interrupt = OnInterrupt::kLeave;
+  // Results the stream skips (watch --from-seq): they are not expected.
+  uint64_t skipped = 0;
+  // `results`: what is done now, from a job that may still be running.
+  bool snapshot = false;
 };
 
 struct LogsOptions {
@@ -118,6 +135,7 @@ Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
   request.retries = options.retries;
   request.priority = options.priority;
   request.retry_timeouts = options.retry_timeouts;
+  request.no_store = options.no_store;
   if (!options.timeout.empty()) {
     Result<Micros> timeout = ParseDuration(options.timeout);
     if (!timeout.ok()) {
@@ -140,17 +158,23 @@ void AddSubmitOptions(CLI::App* command, SubmitOptions* options) {
   command->add_option("--timeout", options->timeout, "per-task time limit, e.g. 500ms, 30s, 5m");
   command->add_option("--priority", options->priority, "higher runs first")
       ->capture_default_str();
+  command->add_flag("--no-store", options->no_store,
+                    "keep the job in memory only: faster, but lost if jobd restarts");
 }
 
 // Prints every result of `stream`; 0 when all ended ok. On the first Ctrl-C,
 // kCancel cancels the job and keeps printing (the cancelled results too)
 // until the stream ends, then returns 1; a second Ctrl-C returns 130 at
-// once. kLeave returns 130 at the first Ctrl-C.
+// once. kLeave returns 130 at the first Ctrl-C. A snapshot (`results`) of a
+// job still running returns 1 with a note.
 int StreamResults(const GlobalOptions& global, Client& client, ResultStream& stream,
-                  OnInterrupt on_interrupt) {
+                  const StreamMode& mode) {
+  const OnInterrupt on_interrupt = mode.on_interrupt;
   const JobInfo& job = stream.job();
+  const uint32_t expected =
+      job.total - static_cast<uint32_t>(std::min<uint64_t>(mode.skipped, job.total));
   const bool stdout_is_tty = ::isatty(STDOUT_FILENO) == 1;
-  ProgressLine progress(stderr, ::isatty(STDERR_FILENO) == 1, job.total,
+  ProgressLine progress(stderr, ::isatty(STDERR_FILENO) == 1, expected,
                         std::chrono::steady_clock::now());
   const std::string job_name = "job " + std::to_string(job.job);
   uint32_t seen = 0;
@@ -193,9 +217,13 @@ int StreamResults(const GlobalOptions& global, Client& client, ResultStream& str
     all_ok = all_ok && result.status == TaskStatus::kOk;
   }
   progress.Clear();
-  if (seen < job.total) {
-    PrintError("job " + std::to_string(job.job) + " ended with " + std::to_string(seen) +
-               " of " + std::to_string(job.total) + " results");
+  if (mode.snapshot && job.state == JobState::kRunning) {
+    PrintError(job_name + " is still running: " + std::to_string(mode.skipped + seen) + " of " +
+               std::to_string(job.total) + " results");
+    all_ok = false;
+  } else if (seen < expected) {
+    PrintError(job_name + " ended with " + std::to_string(mode.skipped + seen) + " of " +
+               std::to_string(job.total) + " results");
     all_ok = false;
   }
   // Cancelled by the user: not what was asked for, even if nothing was left.
@@ -226,8 +254,9 @@ int RunMap(const GlobalOptions& global, const SubmitOptions& options) {
     return kExitInterrupted;
   }
   if (!stream.ok()) return Fail(stream.status());
-  return StreamResults(global, **client, **stream,
-                       options.detach ? OnInterrupt::kLeave : OnInterrupt::kCancel);
+  StreamMode mode;
+  mode.on_interrupt = options.detach ? OnInterrupt::kLeave : OnInterrupt::kCancel;
+  return StreamResults(global, **client, **stream, mode);
 }
 
 int RunSubmit(const GlobalOptions& global, const SubmitOptions& options) {
@@ -241,14 +270,20 @@ int RunSubmit(const GlobalOptions& global, const SubmitOptions& options) {
   return kExitOk;
 }
 
-int RunWatch(const GlobalOptions& global, JobId job, bool ordered) {
+// watch (follow) and results (a snapshot: what is done now).
+int RunWatch(const GlobalOptions& global, const WatchOptions& options, bool follow) {
   Result<std::unique_ptr<Client>> client = Open(global);
   if (!client.ok()) return Fail(client.status());
   if (Status s = CatchSigint(**client); !s.ok()) return Fail(s);
-  Result<std::unique_ptr<ResultStream>> stream = (*client)->Watch(job, ordered);
+  Result<std::unique_ptr<ResultStream>> stream =
+      (*client)->Watch(options.job, options.ordered, options.from_seq, follow);
   if (!stream.ok() && (*client)->interrupted()) return kExitInterrupted;
   if (!stream.ok()) return Fail(stream.status());
-  return StreamResults(global, **client, **stream, OnInterrupt::kLeave);
+  StreamMode mode;
+  mode.on_interrupt = OnInterrupt::kLeave;
+  mode.skipped = options.from_seq;
+  mode.snapshot = !follow;
+  return StreamResults(global, **client, **stream, mode);
 }
 
 int RunCancel(const GlobalOptions& global, JobId job) {
@@ -283,11 +318,15 @@ int RunStatus(const GlobalOptions& global, std::optional<JobId> job) {
   return kExitOk;
 }
 
-int RunJobs(const GlobalOptions& global) {
+// `state`: "running", "done" or empty (all).
+int RunJobs(const GlobalOptions& global, const std::string& state) {
   Result<std::unique_ptr<Client>> client = Open(global);
   if (!client.ok()) return Fail(client.status());
   Result<std::vector<JobInfo>> jobs = (*client)->Jobs();
   if (!jobs.ok()) return Fail(jobs.status());
+  if (!state.empty()) {
+    std::erase_if(*jobs, [&](const JobInfo& job) { return state != JobStateName(job.state); });
+  }
   return PrintJobs(global, *jobs);
 }
 
@@ -379,14 +418,27 @@ int Main(int argc, char** argv) {
   CLI::App* submit = app.add_subcommand("submit", "like map, but print the job id and return");
   AddSubmitOptions(submit, &submit_options);
 
-  JobId watch_job = 0;
-  bool watch_ordered = false;
+  WatchOptions watch_options;
   CLI::App* watch = app.add_subcommand(
       "watch",
       "stream a job's results (those done first). Ctrl-C stops watching and leaves the job "
       "running (exit 130); use cancel to stop it");
-  watch->add_option("JOB", watch_job, "job id")->required();
-  watch->add_flag("--ordered", watch_ordered, "print in submission order");
+  watch->add_option("JOB", watch_options.job, "job id")->required();
+  CLI::Option* watch_ordered =
+      watch->add_flag("--ordered", watch_options.ordered, "print in submission order");
+  watch->add_option("--from-seq", watch_options.from_seq,
+                    "resume from the result with this seq (results are numbered from 0 in "
+                    "completion order, \"seq\" in --json lines): after a stopped watch whose "
+                    "last line had seq N-1, --from-seq N prints the rest")
+      ->excludes(watch_ordered);
+
+  WatchOptions results_options;
+  CLI::App* results = app.add_subcommand(
+      "results",
+      "print a job's results as they stand now and exit: 0 when the job is done and every "
+      "task ended ok, 1 otherwise (also while it is still running)");
+  results->add_option("JOB", results_options.job, "job id")->required();
+  results->add_flag("--ordered", results_options.ordered, "print in submission order");
 
   JobId status_job = 0;
   CLI::App* status =
@@ -399,7 +451,10 @@ int Main(int argc, char** argv) {
                                    "it had already finished)");
   cancel->add_option("JOB", cancel_job, "job id")->required();
 
+  std::string jobs_state;
   CLI::App* jobs = app.add_subcommand("jobs", "recent jobs");
+  jobs->add_option("--state", jobs_state, "only jobs in this state")
+      ->check(CLI::IsMember({"running", "done"}));
   CLI::App* workers = app.add_subcommand("workers", "the worker processes");
 
   LogsOptions logs_options;
@@ -422,13 +477,14 @@ int Main(int argc, char** argv) {
   if (ping->parsed()) return RunPing(global);
   if (map->parsed()) return RunMap(global, map_options);
   if (submit->parsed()) return RunSubmit(global, submit_options);
-  if (watch->parsed()) return RunWatch(global, watch_job, watch_ordered);
+  if (watch->parsed()) return RunWatch(global, watch_options, /*follow=*/true);
+  if (results->parsed()) return RunWatch(global, results_options, /*follow=*/false);
   if (status->parsed()) {
     return RunStatus(global, status_job_option->count() > 0 ? std::optional<JobId>(status_job)
                                                             : std::nullopt);
   }
   if (cancel->parsed()) return RunCancel(global, cancel_job);
-  if (jobs->parsed()) return RunJobs(global);
+  if (jobs->parsed()) return RunJobs(global, jobs_state);
   if (workers->parsed()) return RunWorkers(global);
   if (logs->parsed()) {
     if (log_pid_option->count() > 0) logs_options.pid = log_pid;

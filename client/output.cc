@@ -90,6 +90,7 @@ std::string ResultJsonLine(const TaskResult& r) {
   Json json;
   json["job"] = r.job;
   json["index"] = r.index;
+  json["seq"] = r.seq;
   json["status"] = TaskStatusName(r.status);
   json["result"] = ok ? Json(r.result) : Json(nullptr);
   json["error"] = ok ? Json(nullptr) : Json(r.error);

@@ -11,9 +11,10 @@
 
 namespace jobd {
 
-// {"job":1,"index":0,"status":"ok","result":"...","error":null,"pid":4242,
+// {"job":1,"index":0,"seq":3,"status":"ok","result":"...","error":null,"pid":4242,
 //  "attempts":1,"duration_ms":41.2} on one line; result is null unless ok,
-// error null when ok.
+// error null when ok. seq is the result's place in the job's completion
+// order (what `jobctl watch --from-seq` resumes from).
 std::string ResultJsonLine(const TaskResult& result);
 // "[0] ok 1250000525000055  (pid 4242, 41.2 ms)" or
 // "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)".

@@ -21,6 +21,59 @@ Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
   }
 }
 
+Job::Job(const StoredJob& stored)
+    : id_(stored.id),
+      default_task_(stored.default_task),
+      retries_(stored.retries),
+      timeout_us_(stored.timeout_us),
+      retry_timeouts_(stored.retry_timeouts),
+      priority_(stored.priority),
+      submitted_unix_us_(stored.submitted_unix_us),
+      stored_(true) {
+  tasks_.resize(stored.tasks.size());
+  std::vector<const StoredTask*> finished;
+  for (const StoredTask& s : stored.tasks) {
+    Task& task = tasks_.at(s.index);
+    task.name = s.name;
+    task.args = s.args;
+    task.attempts = s.attempts;
+    if (s.finished) {
+      finished.push_back(&s);
+    } else {
+      requeued_.push_back(s.index);  // queued, or running when jobd stopped
+    }
+  }
+  next_fresh_ = tasks_.size();
+  std::sort(finished.begin(), finished.end(),
+            [](const StoredTask* a, const StoredTask* b) { return a->finished->seq < b->finished->seq; });
+  for (const StoredTask* s : finished) {
+    const StoredTask::Final& f = *s->finished;
+    Finish(s->index, f.status, f.result, f.error, f.pid, f.duration_us);
+  }
+  durable_ = completion_order_.size();
+}
+
+StoredJob Job::ToStored() const {
+  StoredJob stored;
+  stored.id = id_;
+  stored.default_task = default_task_;
+  stored.retries = retries_;
+  stored.timeout_us = timeout_us_;
+  stored.priority = priority_;
+  stored.retry_timeouts = retry_timeouts_;
+  stored.submitted_unix_us = submitted_unix_us_;
+  stored.tasks.reserve(tasks_.size());
+  for (uint32_t i = 0; i < tasks_.size(); ++i) {
+    StoredTask task;
+    task.index = i;
+    task.name = tasks_[i].name;
+    task.args = tasks_[i].args;
+    task.attempts = tasks_[i].attempts;
+    stored.tasks.push_back(std::move(task));
+  }
+  return stored;
+}
+
 const std::string& Job::TaskName(uint32_t index) const {
   const std::string& name = tasks_[index].name;
   return name.empty() ? default_task_ : name;
@@ -70,18 +123,16 @@ void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::str
   completion_order_.push_back(index);
 }
 
-size_t Job::CancelQueued(const std::string& reason) {
-  size_t cancelled = 0;
+std::vector<uint32_t> Job::CancelQueued(const std::string& reason) {
+  std::vector<uint32_t> cancelled;
   while (!requeued_.empty()) {
-    Finish(requeued_.front(), TaskStatus::kCancelled, "", reason, 0, 0);
+    cancelled.push_back(requeued_.front());
     requeued_.pop_front();
-    ++cancelled;
   }
   for (; next_fresh_ < tasks_.size(); ++next_fresh_) {
-    if (tasks_[next_fresh_].phase != TaskPhase::kQueued) continue;
-    Finish(static_cast<uint32_t>(next_fresh_), TaskStatus::kCancelled, "", reason, 0, 0);
-    ++cancelled;
+    cancelled.push_back(static_cast<uint32_t>(next_fresh_));
   }
+  for (uint32_t index : cancelled) Finish(index, TaskStatus::kCancelled, "", reason, 0, 0);
   return cancelled;
 }
 

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "daemon/core/store_ops.h"
 #include "proto/messages.h"
 
 namespace jobd {
@@ -49,6 +51,20 @@ struct Watcher {
 class Job {
  public:
   Job(JobId id, SubmitRequest request, int64_t submitted_unix_us);
+  // A job as the store kept it: finished tasks keep their results and
+  // order; every other task is queued again (one that was running keeps its
+  // attempt count, so a re-run shows as a further attempt).
+  explicit Job(const StoredJob& stored);
+
+  // What the store needs to recreate this job as it is now.
+  StoredJob ToStored() const;
+  // Kept in the durable store (false for --no-store jobs).
+  bool stored() const { return stored_; }
+  void set_stored(bool stored) { stored_ = stored; }
+  // Results that may be shown to clients: for a stored job, only those
+  // committed, so that a result seen is never taken back by a crash.
+  size_t deliverable() const { return stored_ ? durable_ : completion_order_.size(); }
+  void set_durable(size_t results) { durable_ = std::max(durable_, results); }
 
   JobId id() const { return id_; }
   int32_t priority() const { return priority_; }
@@ -71,8 +87,9 @@ class Job {
   // Ends a task (running or queued) with its final result.
   void Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
               int32_t pid, uint64_t duration_us);
-  // Ends every task still queued as cancelled with `reason`. Returns how many.
-  size_t CancelQueued(const std::string& reason);
+  // Ends every task still queued as cancelled with `reason`. Returns their
+  // indexes.
+  std::vector<uint32_t> CancelQueued(const std::string& reason);
 
   // Results in the order they finished.
   const std::vector<uint32_t>& completion_order() const { return completion_order_; }
@@ -90,6 +107,8 @@ class Job {
   const bool retry_timeouts_;
   const int32_t priority_;
   const int64_t submitted_unix_us_;
+  bool stored_ = false;
+  size_t durable_ = 0;  // results committed to the store
 
   std::vector<Task> tasks_;
   // Tasks are started in index order; those put back run first.

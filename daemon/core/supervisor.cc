@@ -37,8 +37,8 @@ void Earliest(std::optional<TimePoint>& next, TimePoint candidate) {
 }  // namespace
 
 Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const Clock& clock,
-                       spdlog::logger& log)
-    : options_(options), io_(io), clock_(clock), log_(log) {
+                       spdlog::logger& log, JobStore* store)
+    : options_(options), io_(io), clock_(clock), log_(log), store_(store) {
   workers_.resize(options_.workers);
   for (uint32_t slot = 0; slot < workers_.size(); ++slot) workers_[slot].slot = slot;
 }
@@ -47,10 +47,34 @@ void Supervisor::Start() {
   for (Worker& worker : workers_) SpawnSlot(worker);
 }
 
+void Supervisor::Restore(const std::vector<StoredJob>& stored) {
+  size_t requeued = 0, rerun = 0;
+  for (const StoredJob& s : stored) {
+    auto job = std::make_unique<Job>(s);
+    next_job_id_ = std::max(next_job_id_, s.id + 1);
+    for (const StoredTask& task : s.tasks) {
+      if (task.finished) continue;
+      ++requeued;
+      if (task.running) ++rerun;
+    }
+    queued_ += job->Info().queued;
+    if (job->HasQueued()) run_queue_.Add(job->id(), job->priority());
+    if (job->done()) finished_jobs_.push_back(job->id());
+    jobs_.emplace(job->id(), std::move(job));
+  }
+  log_.info("store: {} job(s) restored; {} task(s) queued again, {} of them were running", stored.size(),
+            requeued, rerun);
+}
+
+void Supervisor::Record(const Job& job, StoreOp op) {
+  if (store_ == nullptr || !job.stored()) return;
+  store_->Record(std::move(op));
+}
+
 // ---- client requests ----------------------------------------------------
 
-Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
-                                   SubmitRequest request) {
+Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, RequestId request_id,
+                                                  SubmitRequest request) {
   if (draining_) return Status::Unavailable("jobd is shutting down and takes no new jobs");
   if (request.tasks.empty()) return Status::InvalidArgument("a job needs at least one task");
   if (request.default_task.empty()) {
@@ -70,21 +94,72 @@ Result<JobInfo> Supervisor::Submit(const ClientId& client, RequestId request_id,
   }
   const bool watch = request.watch;
   const size_t window = request.window;
+  const bool keep = store_ != nullptr && !request.no_store;
   const JobId id = next_job_id_++;
   auto job = std::make_unique<Job>(id, std::move(request), UnixMicrosNow());
-  queued_ += job->size();
+  queued_ += job->size();  // counts against the limit while it is committed
+  if (keep) {
+    job->set_stored(true);
+    const uint64_t ticket = store_->Record(JobCreated{job->ToStored()});
+    pending_jobs_.push_back(PendingJob{std::move(job), client, request_id, watch, window, ticket});
+    return std::optional<JobInfo>();
+  }
+  JobInfo info = job->Info();
+  Accept(std::move(job), client, request_id, watch, window);
+  return std::optional<JobInfo>(info);
+}
+
+void Supervisor::Accept(std::unique_ptr<Job> job, const ClientId& client, RequestId request_id,
+                        bool watch, size_t window) {
+  const JobId id = job->id();
   run_queue_.Add(id, job->priority());
   if (watch) AddWatcher(*job, client, request_id, 0, window, std::nullopt);
-  JobInfo info = job->Info();
-  {
-    ScopedLogContext context(id, std::nullopt);
-    const std::string timeout =
-        job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
-    log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}", info.total,
-              info.task, job->retries(), timeout, job->priority());
-  }
+  ScopedLogContext context(id, std::nullopt);
+  const std::string timeout =
+      job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
+  log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}{}", job->size(),
+            job->TaskName(0), job->retries(), timeout, job->priority(),
+            job->stored() ? "" : ", not stored");
   jobs_.emplace(id, std::move(job));
-  return info;
+}
+
+void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
+  while (!pending_jobs_.empty() && pending_jobs_.front().ticket <= ticket) {
+    PendingJob pending = std::move(pending_jobs_.front());
+    pending_jobs_.pop_front();
+    const JobId id = pending.job->id();
+    if (!status.ok()) {
+      queued_ -= pending.job->size();
+      log_.error("job {} refused: the store could not keep it: {}", id, status.message());
+      io_.SendToClient(pending.client,
+                       Reply{kProtocolVersion, pending.request_id,
+                             ErrorReply{ErrorCode::kInternal,
+                                        "jobd cannot store the job, so it was not accepted: " +
+                                            status.message()}});
+      continue;
+    }
+    const JobInfo info = pending.job->Info();
+    // The reply goes before any result, so the client knows the job first.
+    io_.SendToClient(pending.client,
+                     Reply{kProtocolVersion, pending.request_id, AcceptedReply{info}});
+    Accept(std::move(pending.job), pending.client, pending.request_id, pending.watch,
+           pending.window);
+    if (draining_) {
+      // Kept for the next start: nothing to run now.
+      run_queue_.Remove(id, FindJob(id)->priority());
+    }
+  }
+  if (!status.ok()) {
+    log_.error("store: a commit failed ({}); results go to clients anyway", status.message());
+  }
+  while (!pending_results_.empty() && pending_results_.front().ticket <= ticket) {
+    const PendingResult done = pending_results_.front();
+    pending_results_.pop_front();
+    Job* job = FindJob(done.job);
+    if (job == nullptr) continue;
+    job->set_durable(done.results);
+    if (!job->watchers().empty()) streams_to_flush_.insert(job->id());
+  }
 }
 
 Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
@@ -341,7 +416,10 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
     Job* job = FindJob(f.job);
     if (job == nullptr) continue;
     ScopedLogContext context(f.job, f.index);
-    if (killing_) {
+    if (killing_ && job->stored()) {
+      // The store still says "running": it runs again at the next start.
+      RequeueTask(*job, f.index, /*attempt_counts=*/true);
+    } else if (killing_) {
       FinishTask(*job, f.index, TaskStatus::kCancelled, "",
                  "stopped: jobd shut down before the task finished", pid,
                  MicrosBetween(f.started, now));
@@ -396,23 +474,35 @@ void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::st
   if (phase == TaskPhase::kRunning) --running_;
   if (phase == TaskPhase::kQueued) --queued_;
   job.Finish(index, status, std::move(result), std::move(error), pid, duration_us);
+  RecordFinished(job, index);
   OnJobChanged(job);
 }
 
+void Supervisor::RecordFinished(Job& job, uint32_t index) {
+  if (store_ == nullptr || !job.stored()) return;
+  const Task& task = job.task(index);
+  StoredTask::Final final{task.status, task.result,      task.error,
+                          task.pid,    task.duration_us, task.seq};
+  const uint64_t ticket = store_->Record(TaskFinished{job.id(), index, task.attempts, final});
+  pending_results_.push_back(PendingResult{ticket, job.id(), task.seq + 1});
+}
+
 void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
-  if (!job.HasQueued()) run_queue_.Add(job.id(), job.priority());
+  if (!job.HasQueued() && !draining_) run_queue_.Add(job.id(), job.priority());
   job.Requeue(index, attempt_counts);
   ++queued_;
   --running_;
+  Record(job, TaskRequeued{job.id(), index, job.task(index).attempts});
 }
 
 size_t Supervisor::CancelQueuedTasks(Job& job, const std::string& reason) {
   if (!job.HasQueued()) return 0;
-  const size_t n = job.CancelQueued(reason);
-  queued_ -= n;
+  const std::vector<uint32_t> cancelled = job.CancelQueued(reason);
+  queued_ -= cancelled.size();
   run_queue_.Remove(job.id(), job.priority());
+  for (uint32_t index : cancelled) RecordFinished(job, index);
   OnJobChanged(job);
-  return n;
+  return cancelled.size();
 }
 
 void Supervisor::OnJobChanged(Job& job) {
@@ -423,6 +513,7 @@ void Supervisor::OnJobChanged(Job& job) {
     log_.info("job finished: {} ok, {} failed, {} crashed, {} timeout, {} cancelled", info.ok,
               info.failed, info.crashed, info.timeout, info.cancelled);
     finished_jobs_.push_back(job.id());
+    Record(job, JobFinished{job.id(), UnixMicrosNow()});
   }
 }
 
@@ -561,6 +652,7 @@ void Supervisor::DispatchTasks() {
         std::optional<TimePoint> deadline;
         if (job.timeout_us() != 0) deadline = now + Micros(job.timeout_us());
         worker.in_flight.push_back(InFlight{a.job, a.index, a.attempt, now, deadline});
+        Record(job, TaskStarted{a.job, a.index, a.attempt});
       }
     }
   }
@@ -597,8 +689,10 @@ void Supervisor::FlushStreams() {
                      watchers.end());
       // Keep the job listed while a watcher could send more now; one held
       // back by its window comes back with its next ack.
+      const size_t deliverable = job->deliverable();
+      const bool all_out = job->done() && deliverable == job->completion_order().size();
       for (const Watcher& w : watchers) {
-        const bool backlog = w.next < job->completion_order().size() || job->done();
+        const bool backlog = w.next < deliverable || all_out;
         if (backlog && w.next < w.acked + w.window) keep = true;
       }
     }
@@ -611,12 +705,13 @@ bool Supervisor::FlushWatcher(Job& job, Watcher& watcher) {
   while (true) {
     ResultBatch batch;
     batch.job = job.id();
-    const size_t last = watcher.stop_at.value_or(order.size());
+    const size_t last = std::min(watcher.stop_at.value_or(order.size()), job.deliverable());
     const size_t end = std::max(
         watcher.next, std::min({last, watcher.acked + watcher.window,
                                 watcher.next + options_.max_results_per_message}));
     for (size_t i = watcher.next; i < end; ++i) batch.results.push_back(job.ResultOf(order[i]));
-    batch.done = end >= last && (job.done() || watcher.stop_at.has_value());
+    batch.done = end >= last && ((job.done() && last == order.size()) ||
+                                 (watcher.stop_at && end >= *watcher.stop_at));
     // Caught up, or held back by the window until the client acknowledges.
     if (batch.results.empty() && !batch.done) return true;
     switch (io_.SendToClient(watcher.client, Reply{kProtocolVersion, watcher.request_id, batch})) {
@@ -650,13 +745,20 @@ void Supervisor::ForgetOldJobs() {
 void Supervisor::BeginDrain() {
   if (draining_) return;
   draining_ = true;
-  size_t cancelled = 0;
+  size_t cancelled = 0, kept = 0;
   for (auto& [id, job] : jobs_) {
+    if (job->stored()) {
+      // Kept in the store: they run after the next start.
+      kept += job->Info().queued;
+      run_queue_.Remove(id, job->priority());
+      continue;
+    }
     cancelled += CancelQueuedTasks(*job, "cancelled: jobd is shutting down");
   }
   for (Worker& worker : workers_) worker.restart_at.reset();
-  log_.info("draining: {} queued task(s) cancelled, {} running task(s) left to finish", cancelled,
-            running_);
+  log_.info("draining: {} running task(s) left to finish; {} queued task(s) kept in the store for "
+            "the next start, {} unstored ones cancelled",
+            running_, kept, cancelled);
 }
 
 void Supervisor::KillAll() {

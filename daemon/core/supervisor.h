@@ -21,6 +21,7 @@
 #include <spdlog/logger.h>
 
 #include "daemon/core/job.h"
+#include "daemon/core/job_store.h"
 #include "daemon/core/run_queue.h"
 #include "daemon/core/supervisor_io.h"
 #include "util/clock.h"
@@ -57,17 +58,28 @@ struct SupervisorOptions {
 
 class Supervisor {
  public:
+  // `store` (may be null: nothing is kept) must outlive the supervisor.
   Supervisor(const SupervisorOptions& options, SupervisorIo& io, const Clock& clock,
-             spdlog::logger& log);
+             spdlog::logger& log, JobStore* store = nullptr);
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
+  // Takes back the jobs the store kept, before Start(): their unfinished
+  // tasks are queued again.
+  void Restore(const std::vector<StoredJob>& jobs);
   // Starts every worker slot.
   void Start();
 
   // ---- client requests ----
   // Accepts a job, and with request.watch streams its results to `client`.
-  Result<JobInfo> Submit(const ClientId& client, RequestId request_id, SubmitRequest request);
+  // A job kept in the store is acknowledged only once it is committed: then
+  // the result holds no JobInfo, and the supervisor sends the client its
+  // AcceptedReply (or an error) itself from OnStoreCommit.
+  Result<std::optional<JobInfo>> Submit(const ClientId& client, RequestId request_id,
+                                        SubmitRequest request);
+  // The store has committed (or, with an error, failed to commit) every op
+  // recorded up to `ticket`.
+  void OnStoreCommit(uint64_t ticket, const ::jobd::Status& status);
   // Streams a job's results to `client`, from seq `request.from_seq`: the
   // finished ones first, then (with request.follow) the live ones.
   Result<JobInfo> Watch(const ClientId& client, RequestId request_id,
@@ -162,6 +174,8 @@ class Supervisor {
   void FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
                   std::string error, int32_t pid, uint64_t duration_us);
   void RequeueTask(Job& job, uint32_t index, bool attempt_counts);
+  // Tells the store a task's final result; clients see it once committed.
+  void RecordFinished(Job& job, uint32_t index);
   size_t CancelQueuedTasks(Job& job, const std::string& reason);
   void OnJobChanged(Job& job);
   void AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
@@ -178,10 +192,33 @@ class Supervisor {
   WorkerState StateOf(const Worker& worker) const;
   Millis Liveness() const { return options_.heartbeat_interval * options_.heartbeat_misses; }
 
+  // A job recorded in the store and not yet committed: no one knows of it.
+  struct PendingJob {
+    std::unique_ptr<Job> job;
+    ClientId client;
+    RequestId request_id;
+    bool watch;
+    size_t window;
+    uint64_t ticket;
+  };
+  // A result is shown to clients once the op that stored it is committed.
+  struct PendingResult {
+    uint64_t ticket;
+    JobId job;
+    size_t results;  // the job's deliverable count once committed
+  };
+
+  void Record(const Job& job, StoreOp op);
+  void Accept(std::unique_ptr<Job> job, const ClientId& client, RequestId request_id, bool watch,
+              size_t window);
+
   const SupervisorOptions options_;
   SupervisorIo& io_;
   const Clock& clock_;
   spdlog::logger& log_;
+  JobStore* const store_;
+  std::deque<PendingJob> pending_jobs_;        // by ticket
+  std::deque<PendingResult> pending_results_;  // by ticket
 
   std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
   JobId next_job_id_ = 1;

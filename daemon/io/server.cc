@@ -266,16 +266,19 @@ void Server::HandleClientRequest(const RoutedMessage& message) {
     supervisor_.Ack(message.peer, request->request_id, ack->consumed);
     return;
   } else {
-    reply = Answer(message.peer, *request);
+    std::optional<Reply> answer = Answer(message.peer, *request);
+    if (!answer) return;
+    reply = std::move(*answer);
   }
   if (SendToClient(message.peer, reply) != Delivery::kSent) {
     log_.debug("could not answer a client that is gone or not reading");
   }
 }
 
-Reply Server::Answer(const std::string& peer, const Request& request) {
+std::optional<Reply> Server::Answer(const std::string& peer, const Request& request) {
   Reply reply;
   reply.request_id = request.request_id;
+  bool answered_later = false;
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -284,9 +287,12 @@ Reply Server::Answer(const std::string& peer, const Request& request) {
           pong.pid = getpid();
           reply.body = pong;
         } else if constexpr (std::is_same_v<T, SubmitRequest>) {
-          Result<JobInfo> accepted = supervisor_.Submit(peer, request.request_id, body);
-          if (accepted.ok()) {
-            reply.body = AcceptedReply{*accepted};
+          Result<std::optional<JobInfo>> accepted =
+              supervisor_.Submit(peer, request.request_id, body);
+          if (accepted.ok() && !accepted->has_value()) {
+            answered_later = true;  // once the store has committed the job
+          } else if (accepted.ok()) {
+            reply.body = AcceptedReply{**accepted};
           } else {
             const ErrorCode code =
                 accepted.status().code() == StatusCode::kInvalidArgument ? ErrorCode::kBadRequest
@@ -330,6 +336,7 @@ Reply Server::Answer(const std::string& peer, const Request& request) {
         }
       },
       request.body);
+  if (answered_later) return std::nullopt;
   return reply;
 }
 

@@ -47,7 +47,8 @@ class Server final : private SupervisorIo {
   void HandleWorkerMessages();
   void HandleClientMessages();
   void HandleClientRequest(const RoutedMessage& message);
-  Reply Answer(const std::string& peer, const Request& request);
+  // The reply to send now; none when the supervisor answers later.
+  std::optional<Reply> Answer(const std::string& peer, const Request& request);
   void WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records);
   Millis PollTimeout(TimePoint now) const;
   bool ShouldExit(TimePoint now);

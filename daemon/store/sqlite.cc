@@ -1,5 +1,6 @@
 #include "daemon/store/sqlite.h"
 
+#include <cstring>
 #include <utility>
 
 namespace jobd {
@@ -8,12 +9,21 @@ Status SqliteError(sqlite3* db, const std::string& path, const std::string& oper
   const int code = db != nullptr ? (sqlite3_errcode(db) & 0xff) : SQLITE_NOMEM;
   if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
     // Retrying cannot help; say what will.
-    return Status::Failed("store " + path + " is corrupt (" + sqlite3_errmsg(db) +
-                          "); move it away to start with an empty store");
+    return CorruptStore(path, sqlite3_errmsg(db));
   }
   std::string msg = "store " + path + ": " + operation + ": ";
   msg += db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+  // "unable to open database file" alone does not say why.
+  if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR) {
+    const int err = sqlite3_system_errno(db);
+    if (err != 0) msg += std::string(" (") + std::strerror(err) + ")";
+  }
   return Status::Failed(std::move(msg));
+}
+
+Status CorruptStore(const std::string& path, const std::string& detail) {
+  return Status::Failed("store " + path + " is corrupt (" + detail +
+                        "); move it away to start with an empty store");
 }
 
 Status Exec(sqlite3* db, const std::string& path, const char* sql) {

@@ -24,6 +24,9 @@ using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
 // or, for a corrupt file, "store <path> is corrupt (<message>); move it away...".
 Status SqliteError(sqlite3* db, const std::string& path, const std::string& operation);
 
+// "store <path> is corrupt (<detail>); move it away to start with an empty store"
+Status CorruptStore(const std::string& path, const std::string& detail);
+
 // Runs SQL that returns no rows (DDL, BEGIN, COMMIT, some PRAGMAs).
 Status Exec(sqlite3* db, const std::string& path, const char* sql);
 

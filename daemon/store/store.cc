@@ -42,6 +42,7 @@ Status CheckExisting(const std::string& path) {
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   SqliteDb db(raw);
   if (rc != SQLITE_OK) return SqliteError(raw, path, "open");
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
 
   // Reading the header is what finds "file is not a database".
   Result<int64_t> version = QueryInt(db.get(), path, "PRAGMA user_version");
@@ -54,10 +55,13 @@ Status CheckExisting(const std::string& path) {
     if (!check.ok()) return check.status();
     const int step = check->Step();
     if (step != SQLITE_ROW) return SqliteError(db.get(), path, sql);
-    const std::string verdict = check->Text(0);
+    std::string verdict = check->Text(0);
     if (verdict != "ok") {
-      return Status::Failed("store " + path + " is corrupt (" + verdict +
-                            "); move it away to start with an empty store");
+      // One line for the log: "*** in database main ***\nPage 16: ..." -> "Page 16: ...".
+      const std::string banner = "*** in database main ***\n";
+      if (verdict.rfind(banner, 0) == 0) verdict.erase(0, banner.size());
+      std::replace(verdict.begin(), verdict.end(), '\n', ' ');
+      return CorruptStore(path, verdict);
     }
   }
 
@@ -350,9 +354,7 @@ Result<std::vector<StoredJob>> Store::LoadJobs(size_t max_finished_jobs) {
       std::optional<std::vector<std::string>> args = DecodeArgs(select_tasks_.Text(2));
       if (!args) {
         RollbackIfOpen();
-        return Status::Failed("store " + path_ + " is corrupt (task " +
-                              TaskName(job.id, task.index) + " has malformed args)" +
-                              "; move it away to start with an empty store");
+        return CorruptStore(path_, "task " + TaskName(job.id, task.index) + " has malformed args");
       }
       task.args = std::move(*args);
       task.attempts = AsU32(select_tasks_.Int(3));

@@ -38,14 +38,21 @@ TaskResult At(JobId job, uint32_t index, TaskStatus status = TaskStatus::kOk) {
   return result;
 }
 
+// `results` with seq first_seq, first_seq + 1, ... in the order given: the
+// order the daemon completed them in.
+std::vector<TaskResult> Numbered(uint64_t first_seq, std::vector<TaskResult> results) {
+  for (TaskResult& result : results) result.seq = first_seq++;
+  return results;
+}
+
 // Accepts a 3-task job, then reports its results out of order in two batches.
 std::vector<Reply> OutOfOrderJob(const Request& request) {
   JobInfo job;
   job.job = 9;
   job.total = 3;
   return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
-          FakeJobd::ReplyTo(request, ResultBatch{9, {At(9, 2), At(9, 0)}, false}),
-          FakeJobd::ReplyTo(request, ResultBatch{9, {At(9, 1)}, true})};
+          FakeJobd::ReplyTo(request, ResultBatch{9, Numbered(0, {At(9, 2), At(9, 0)}), false}),
+          FakeJobd::ReplyTo(request, ResultBatch{9, Numbered(2, {At(9, 1)}), true})};
 }
 
 std::unique_ptr<Client> MustConnect(const FakeJobd& server, Millis liveness = Millis(5000)) {
@@ -194,9 +201,9 @@ TEST(ClientTest, DoneBatchEndsTheStreamAndLaterRepliesAreIgnored) {
       job.job = 5;
       job.total = 2;
       return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
-              FakeJobd::ReplyTo(request, ResultBatch{5, {At(5, 1), At(5, 0)}, true}),
+              FakeJobd::ReplyTo(request, ResultBatch{5, Numbered(0, {At(5, 1), At(5, 0)}), true}),
               // After done: must never surface, not in this stream nor later.
-              FakeJobd::ReplyTo(request, ResultBatch{5, {At(5, 7)}, false})};
+              FakeJobd::ReplyTo(request, ResultBatch{5, Numbered(2, {At(5, 7)}), false})};
     }
     return {};
   }));
@@ -319,10 +326,16 @@ TEST(ClientTest, SilentDaemonMidStreamIsLostConnection) {
       << next.status().message();
   EXPECT_GE(elapsed, std::chrono::milliseconds(190));
   EXPECT_LT(elapsed, std::chrono::milliseconds(1000));
-  // It pinged once before giving up.
+  // It pinged once, and asked once to resume the stream, before giving up.
   const std::vector<Request> requests = server.requests();
-  ASSERT_EQ(requests.size(), 3u);
+  ASSERT_EQ(requests.size(), 4u);
   EXPECT_TRUE(std::holds_alternative<PingRequest>(requests[2].body));
+  const auto* resume = std::get_if<WatchRequest>(&requests[3].body);
+  ASSERT_NE(resume, nullptr);
+  EXPECT_EQ(requests[3].request_id, requests[1].request_id);
+  EXPECT_EQ(resume->job, 1u);
+  EXPECT_EQ(resume->from_seq, 0u);
+  EXPECT_TRUE(resume->follow);
 }
 
 TEST(ClientTest, PongsKeepASlowStreamAlive) {
@@ -446,9 +459,9 @@ class HeldBackJob {
     if (std::holds_alternative<CancelRequest>(request.body)) {
       const Reply results{kProtocolVersion, stream_id_,
                           ResultBatch{4,
-                                      {At(4, 2, TaskStatus::kCancelled),
-                                       At(4, 0, TaskStatus::kCancelled),
-                                       At(4, 1, TaskStatus::kCancelled)},
+                                      Numbered(0, {At(4, 2, TaskStatus::kCancelled),
+                                                   At(4, 0, TaskStatus::kCancelled),
+                                                   At(4, 1, TaskStatus::kCancelled)}),
                                       true}};
       const Reply cancelled = FakeJobd::ReplyTo(request, CancelledJob(4, 2, 1));
       if (results_first_) return {results, cancelled};

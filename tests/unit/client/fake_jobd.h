@@ -48,6 +48,11 @@ class FakeJobd {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
   }
+  // The routing id each of requests() came from.
+  std::vector<std::string> identities() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return identities_;
+  }
 
   // The usual answer to a request: same version and id.
   static Reply ReplyTo(const Request& request, ReplyBody body) {
@@ -68,6 +73,7 @@ class FakeJobd {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         requests_.push_back(*request);
+        identities_.push_back(identity.to_string());
       }
       for (const Reply& reply : handler_(*request)) {
         const std::string out = EncodeReply(reply);
@@ -84,7 +90,8 @@ class FakeJobd {
   zmq::socket_t socket_{context_, zmq::socket_type::router};
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
-  std::vector<Request> requests_;  // guarded by mutex_
+  std::vector<Request> requests_;       // guarded by mutex_
+  std::vector<std::string> identities_;  // guarded by mutex_
   std::thread thread_;
 };
 

@@ -135,10 +135,11 @@ class Jobctl {
   std::string err_;
 };
 
-TaskResult At(JobId job, uint32_t index, TaskStatus status) {
+TaskResult At(JobId job, uint32_t index, TaskStatus status, uint64_t seq) {
   TaskResult result;
   result.job = job;
   result.index = index;
+  result.seq = seq;
   result.status = status;
   result.result = "r" + std::to_string(index);
   result.pid = 4242;
@@ -163,7 +164,7 @@ class SlowJob {
       job.job = 4;
       job.total = 3;
       return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
-              FakeJobd::ReplyTo(request, ResultBatch{4, {At(4, 0, TaskStatus::kOk)}, false})};
+              FakeJobd::ReplyTo(request, ResultBatch{4, {At(4, 0, TaskStatus::kOk, 0)}, false})};
     }
     if (std::holds_alternative<CancelRequest>(request.body)) {
       cancels_++;
@@ -175,8 +176,8 @@ class SlowJob {
       return {FakeJobd::ReplyTo(request, cancelled),
               Reply{kProtocolVersion, stream_id_,
                     ResultBatch{4,
-                                {At(4, 2, TaskStatus::kCancelled),
-                                 At(4, 1, TaskStatus::kCancelled)},
+                                {At(4, 2, TaskStatus::kCancelled, 1),
+                                 At(4, 1, TaskStatus::kCancelled, 2)},
                                 true}}};
     }
     return {};

@@ -16,6 +16,7 @@ TaskResult OkResult() {
   r.pid = 4242;
   r.attempts = 1;
   r.duration_us = 41200;
+  r.seq = 3;
   return r;
 }
 
@@ -28,12 +29,13 @@ TaskResult CrashedResult() {
   r.pid = 4243;
   r.attempts = 1;
   r.duration_us = 1500;
+  r.seq = 7;
   return r;
 }
 
 TEST(OutputTest, OkResultJsonLine) {
   EXPECT_EQ(ResultJsonLine(OkResult()),
-            R"({"job":1,"index":0,"status":"ok","result":"1250000525000055","error":null,)"
+            R"({"job":1,"index":0,"seq":3,"status":"ok","result":"1250000525000055","error":null,)"
             R"("pid":4242,"attempts":1,"duration_ms":41.2})");
 }
 
@@ -43,7 +45,7 @@ TEST(OutputTest, FailedResultJsonLine) {
   r.error = "bad \"input\"";
   r.result = "ignored";
   EXPECT_EQ(ResultJsonLine(r),
-            R"({"job":1,"index":2,"status":"failed","result":null,"error":"bad \"input\"",)"
+            R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,"error":"bad \"input\"",)"
             R"("pid":4243,"attempts":1,"duration_ms":1.5})");
 }
 

@@ -87,6 +87,12 @@ class SupervisorTest : public ::testing::Test {
     report.rss_bytes = rss_bytes;
     supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
   }
+  // Without a store every job is accepted at once.
+  Result<JobInfo> Submit(const ClientId& client, RequestId id, SubmitRequest request) {
+    Result<std::optional<JobInfo>> accepted = supervisor_->Submit(client, id, std::move(request));
+    if (!accepted.ok()) return accepted.status();
+    return **accepted;
+  }
   static SubmitRequest Map(const std::string& task, std::vector<std::string> items,
                            bool watch = true) {
     SubmitRequest request;
@@ -115,7 +121,7 @@ TEST_F(SupervisorTest, TwoTasksGoToTwoIdleWorkersEvenWithSpareCredit) {
   Start(2);
   Ready(100, 0, /*credit=*/4);
   Ready(101, 1, /*credit=*/4);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("sum_to_num", {"200", "50"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("sum_to_num", {"200", "50"})).ok());
   supervisor_->Flush();
   EXPECT_THAT(io_.TasksSentTo(100), SizeIs(1));
   EXPECT_THAT(io_.TasksSentTo(101), SizeIs(1));
@@ -125,7 +131,7 @@ TEST_F(SupervisorTest, ResultsStreamInCompletionOrder) {
   Start(2);
   Ready(100, 0);
   Ready(101, 1);
-  auto accepted = supervisor_->Submit("c", 7, Map("echo", {"slow", "fast"}));
+  auto accepted = Submit("c", 7, Map("echo", {"slow", "fast"}));
   ASSERT_TRUE(accepted.ok());
   EXPECT_EQ(accepted->total, 2u);
   supervisor_->Flush();
@@ -155,7 +161,7 @@ TEST_F(SupervisorTest, ResultsStreamInCompletionOrder) {
 TEST_F(SupervisorTest, QueuedTasksWaitForCredit) {
   Start(1);
   Ready(100, 0);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
   supervisor_->Flush();
   ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));
   EXPECT_EQ(supervisor_->Pong().queued, 2u);
@@ -168,8 +174,8 @@ TEST_F(SupervisorTest, QueuedTasksWaitForCredit) {
 TEST_F(SupervisorTest, RoundRobinBetweenJobsOfEqualPriority) {
   Start(1);
   Ready(100, 0);
-  auto big = supervisor_->Submit("a", 1, Map("echo", std::vector<std::string>(100, "x")));
-  auto small = supervisor_->Submit("b", 1, Map("echo", {"y", "y"}));
+  auto big = Submit("a", 1, Map("echo", std::vector<std::string>(100, "x")));
+  auto small = Submit("b", 1, Map("echo", {"y", "y"}));
   for (int i = 0; i < 4; ++i) {
     supervisor_->Flush();
     Complete(100, io_.TasksSentTo(100).back(), true, "");
@@ -185,8 +191,8 @@ TEST_F(SupervisorTest, HigherPriorityRunsFirst) {
   SubmitRequest low = Map("echo", {"l1", "l2"});
   SubmitRequest high = Map("echo", {"h1"});
   high.priority = 5;
-  ASSERT_TRUE(supervisor_->Submit("a", 1, low).ok());
-  auto high_job = supervisor_->Submit("a", 2, high);
+  ASSERT_TRUE(Submit("a", 1, low).ok());
+  auto high_job = Submit("a", 2, high);
   supervisor_->Flush();
   EXPECT_EQ(io_.TasksSentTo(100).at(0).job, high_job->job);
 }
@@ -197,7 +203,7 @@ TEST_F(SupervisorTest, CrashedWorkerReportsTaskAndIsReplaced) {
   Ready(101, 1);
   SubmitRequest request = Map("crash", {"", ""});
   request.retries = 0;
-  auto job = supervisor_->Submit("c", 1, request);
+  auto job = Submit("c", 1, request);
   supervisor_->Flush();
   clock_.Advance(std::chrono::seconds(2));
   supervisor_->OnWorkerExited(100, ExitStatus{true, SIGSEGV});
@@ -246,7 +252,7 @@ TEST_F(SupervisorTest, FailedSpawnIsRetriedLater) {
 TEST_F(SupervisorTest, OutcomeForATaskTheWorkerDoesNotHoldIsIgnored) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("c", 1, Map("echo", {"a"}));
+  auto job = Submit("c", 1, Map("echo", {"a"}));
   supervisor_->Flush();
   Assignment bogus = io_.TasksSentTo(100)[0];
   bogus.attempt = 9;
@@ -258,7 +264,7 @@ TEST_F(SupervisorTest, OutcomeForATaskTheWorkerDoesNotHoldIsIgnored) {
 TEST_F(SupervisorTest, WatchReplaysFinishedResultsThenFollows) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("submitter", 1, Map("echo", {"a", "b"}, /*watch=*/false));
+  auto job = Submit("submitter", 1, Map("echo", {"a", "b"}, /*watch=*/false));
   supervisor_->Flush();
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
   supervisor_->Flush();
@@ -276,7 +282,7 @@ TEST_F(SupervisorTest, WatchReplaysFinishedResultsThenFollows) {
 TEST_F(SupervisorTest, SlowClientKeepsItsPlaceAndGoneClientIsDropped) {
   Start(1);
   Ready(100, 0);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a", "b"})).ok());
   supervisor_->Flush();
   io_.client_delivery = Delivery::kWouldBlock;
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
@@ -295,19 +301,19 @@ TEST_F(SupervisorTest, SlowClientKeepsItsPlaceAndGoneClientIsDropped) {
 
 TEST_F(SupervisorTest, BadSubmissionsAreRefusedWhole) {
   Start(1);
-  EXPECT_EQ(supervisor_->Submit("c", 1, SubmitRequest{}).status().code(),
+  EXPECT_EQ(Submit("c", 1, SubmitRequest{}).status().code(),
             StatusCode::kInvalidArgument);
   SubmitRequest nameless;
   nameless.tasks.push_back(TaskInput{"", {"x"}});
-  EXPECT_EQ(supervisor_->Submit("c", 1, nameless).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Submit("c", 1, nameless).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(supervisor_->Jobs().empty());
 }
 
 TEST_F(SupervisorTest, FullQueueRefusesTheWholeJob) {
   options_.max_queued_tasks = 3;
   Start(1);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
-  auto refused = supervisor_->Submit("c", 2, Map("echo", {"c", "d"}));
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  auto refused = Submit("c", 2, Map("echo", {"c", "d"}));
   EXPECT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("queue full"));
   EXPECT_EQ(supervisor_->Pong().queued, 2u);
@@ -316,11 +322,11 @@ TEST_F(SupervisorTest, FullQueueRefusesTheWholeJob) {
 TEST_F(SupervisorTest, DrainCancelsQueuedFinishesRunningThenStopsWorkers) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"}));
+  auto job = Submit("c", 1, Map("echo", {"a", "b", "c"}));
   supervisor_->Flush();
   supervisor_->BeginDrain();
   supervisor_->Flush();
-  EXPECT_FALSE(supervisor_->Submit("c", 2, Map("echo", {"x"})).ok());
+  EXPECT_FALSE(Submit("c", 2, Map("echo", {"x"})).ok());
   // The running task is not interrupted; no shutdown while it runs.
   EXPECT_THAT(io_.to_workers[100], SizeIs(1));
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
@@ -352,7 +358,7 @@ TEST_F(SupervisorTest, DrainStopsAWorkerThatIsStillStarting) {
 TEST_F(SupervisorTest, KillAllAtDrainDeadlineCancelsWhatRuns) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("c", 1, Map("sleep", {"100000"}));
+  auto job = Submit("c", 1, Map("sleep", {"100000"}));
   supervisor_->Flush();
   supervisor_->BeginDrain();
   supervisor_->KillAll();
@@ -368,7 +374,7 @@ TEST_F(SupervisorTest, CrashIsRetriedExactlyUpToTheRetryLimit) {
     supervisor.Start();
     SubmitRequest request = Map("crash", {""});
     request.retries = retries;
-    auto job = supervisor.Submit("c", 1, request);
+    ASSERT_TRUE(supervisor.Submit("c", 1, request).ok());
     for (uint32_t attempt = 1; attempt <= retries + 1; ++attempt) {
       const int32_t pid = io.LastSpawned();
       supervisor.OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, 0, 1}});
@@ -393,7 +399,7 @@ TEST_F(SupervisorTest, RetriedTaskSucceedsOnTheNextWorker) {
   Start(2);
   Ready(100, 0);
   Ready(101, 1);
-  auto job = supervisor_->Submit("c", 1, Map("echo", {"x"}));
+  auto job = Submit("c", 1, Map("echo", {"x"}));
   supervisor_->Flush();
   clock_.Advance(std::chrono::seconds(2));
   supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
@@ -414,7 +420,7 @@ TEST_F(SupervisorTest, TimeoutKillsTheWorkerReportsTimeoutAndReplacesIt) {
   Ready(100, 0);
   SubmitRequest request = Map("sleep", {"100000"});
   request.timeout_us = 500'000;
-  auto job = supervisor_->Submit("c", 1, request);
+  auto job = Submit("c", 1, request);
   supervisor_->Flush();
   ASSERT_EQ(supervisor_->NextDeadline(), clock_.Now() + Millis(500));
   clock_.Advance(Millis(499));
@@ -441,7 +447,7 @@ TEST_F(SupervisorTest, DaemonDefaultTimeoutAppliesWhenTheJobNamesNone) {
   options_.default_timeout = Millis(200);
   Start(1);
   Ready(100, 0);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("sleep", {"100000"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("sleep", {"100000"})).ok());
   supervisor_->Flush();
   EXPECT_EQ(supervisor_->NextDeadline(), clock_.Now() + Millis(200));
 }
@@ -453,7 +459,7 @@ TEST_F(SupervisorTest, RetryTimeoutsRunsATimedOutTaskAgain) {
   request.timeout_us = 100'000;
   request.retries = 1;
   request.retry_timeouts = true;
-  auto job = supervisor_->Submit("c", 1, request);
+  auto job = Submit("c", 1, request);
   supervisor_->Flush();
   clock_.Advance(Millis(100));
   supervisor_->OnTick();
@@ -476,8 +482,8 @@ TEST_F(SupervisorTest, CancelEndsQueuedAtOnceAndStopsRunning) {
   Start(2);
   Ready(100, 0);
   Ready(101, 1);
-  auto other = supervisor_->Submit("o", 1, Map("echo", {"keep"}, false));
-  auto job = supervisor_->Submit("c", 2, Map("sleep", {"9", "9", "9", "9"}));
+  auto other = Submit("o", 1, Map("echo", {"keep"}, false));
+  auto job = Submit("c", 2, Map("sleep", {"9", "9", "9", "9"}));
   supervisor_->Flush();
   // Worker 100 runs the other job's task, 101 one of ours.
   Result<CancelReply> reply = supervisor_->Cancel(job->job);
@@ -506,7 +512,7 @@ TEST_F(SupervisorTest, RecyclingByTaskCountRetiresAfterTheCurrentTask) {
   options_.max_tasks_per_worker = 2;
   Start(1);
   Ready(100, 0);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a", "b", "c"})).ok());
   supervisor_->Flush();
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
   supervisor_->Flush();
@@ -527,7 +533,7 @@ TEST_F(SupervisorTest, RecyclingByResidentSetSize) {
   options_.max_worker_rss = 100 << 20;
   Start(1);
   Ready(100, 0);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("echo", {"a", "b"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a", "b"})).ok());
   supervisor_->Flush();
   Complete(100, io_.TasksSentTo(100)[0], true, "a", /*rss_bytes=*/50 << 20);
   EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kIdle);
@@ -543,7 +549,7 @@ TEST_F(SupervisorTest, SilentWorkerIsLostKilledAndItsTaskRetried) {
   Start(2);
   Ready(100, 0);
   Ready(101, 1);
-  ASSERT_TRUE(supervisor_->Submit("c", 1, Map("spin", {"1000"})).ok());
+  ASSERT_TRUE(Submit("c", 1, Map("spin", {"1000"})).ok());
   supervisor_->Flush();
   ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));
   for (int i = 0; i < 3; ++i) {
@@ -580,7 +586,7 @@ TEST_F(SupervisorTest, StreamWindowHoldsResultsUntilTheClientAcks) {
   Ready(100, 0);
   SubmitRequest request = Map("echo", {"a", "b", "c", "d", "e"});
   request.window = 2;
-  auto job = supervisor_->Submit("c", 7, request);
+  auto job = Submit("c", 7, request);
   for (int i = 0; i < 5; ++i) {
     supervisor_->Flush();
     Complete(100, io_.TasksSentTo(100).back(), true, "x");
@@ -609,7 +615,7 @@ TEST_F(SupervisorTest, StreamWindowHoldsResultsUntilTheClientAcks) {
 TEST_F(SupervisorTest, WatchFromASeqResumesWithoutGapsOrRepeats) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("s", 1, Map("echo", {"a", "b", "c", "d"}, false));
+  auto job = Submit("s", 1, Map("echo", {"a", "b", "c", "d"}, false));
   for (int i = 0; i < 4; ++i) {
     supervisor_->Flush();
     Complete(100, io_.TasksSentTo(100).back(), true, "x");
@@ -629,7 +635,7 @@ TEST_F(SupervisorTest, TheSameStreamAskedAgainReplacesItself) {
   Ready(100, 0);
   SubmitRequest request = Map("echo", {"a", "b", "c"});
   request.window = 1;
-  auto job = supervisor_->Submit("c", 7, request);
+  auto job = Submit("c", 7, request);
   for (int i = 0; i < 3; ++i) {
     supervisor_->Flush();
     Complete(100, io_.TasksSentTo(100).back(), true, "x");
@@ -650,7 +656,7 @@ TEST_F(SupervisorTest, TheSameStreamAskedAgainReplacesItself) {
 TEST_F(SupervisorTest, WatchWithoutFollowEndsAtWhatIsDoneNow) {
   Start(1);
   Ready(100, 0);
-  auto job = supervisor_->Submit("s", 1, Map("echo", {"a", "b"}, false));
+  auto job = Submit("s", 1, Map("echo", {"a", "b"}, false));
   supervisor_->Flush();
   Complete(100, io_.TasksSentTo(100)[0], true, "a");
   WatchRequest snapshot{job->job};

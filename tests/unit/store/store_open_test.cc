@@ -1,0 +1,127 @@
+// Opening a store: what is created, and which files are refused untouched.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "daemon/store/store.h"
+#include "tests/unit/store/store_test_util.h"
+
+namespace jobd {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string RandomBytes(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
+  return bytes;
+}
+
+// Runs SQL on the file with a plain connection, as another program would.
+void RunSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// A store with some jobs in it, closed cleanly (its WAL checkpointed away).
+void MakeStore(const std::string& path, int jobs) {
+  Result<std::unique_ptr<Store>> store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  std::vector<StoreOp> ops;
+  for (int id = 1; id <= jobs; ++id) ops.push_back(JobCreated{MakeJob(id, 20)});
+  ASSERT_TRUE((*store)->Apply(ops).ok());
+}
+
+class StoreOpenTest : public ::testing::Test {
+ protected:
+  // Opening must fail with a message satisfying `matcher`, file bytes unchanged.
+  template <typename Matcher>
+  void ExpectRefused(Matcher matcher) {
+    const std::string before = ReadBytes(path_);
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    ASSERT_FALSE(store.ok());
+    EXPECT_THAT(store.status().message(), matcher);
+    EXPECT_TRUE(ReadBytes(path_) == before) << "the refused file was modified";
+    // And a second attempt says the same: nothing was half-done.
+    Result<std::unique_ptr<Store>> again = Store::Open(path_);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.status().message(), store.status().message());
+    EXPECT_TRUE(ReadBytes(path_) == before);
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.File("jobd.db");
+};
+
+TEST_F(StoreOpenTest, CreatesTheFileButNotItsDirectory) {
+  Result<std::unique_ptr<Store>> store = Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_TRUE(std::filesystem::exists(path_));
+
+  const std::string nested = dir_.File("missing/jobd.db");
+  Result<std::unique_ptr<Store>> nowhere = Store::Open(nested);
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_THAT(nowhere.status().message(), StartsWith("store " + nested + ": open: "));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("missing")));
+}
+
+TEST_F(StoreOpenTest, AcceptsAnEmptyFile) {
+  WriteBytes(path_, "");
+  Result<std::unique_ptr<Store>> store = Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_TRUE((*store)->Apply({JobCreated{MakeJob(1)}}).ok());
+}
+
+TEST_F(StoreOpenTest, ReopensItsOwnStore) {
+  MakeStore(path_, 3);
+  Result<std::unique_ptr<Store>> store = Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(10);
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->size(), 3u);
+}
+
+TEST_F(StoreOpenTest, RefusesANewerSchemaVersion) {
+  MakeStore(path_, 3);
+  RunSql(path_, "PRAGMA user_version = 7");
+  ExpectRefused("store " + path_ +
+                " has schema version 7; this jobd knows up to 1; refusing to touch it");
+}
+
+TEST_F(StoreOpenTest, RefusesRandomBytes) {
+  WriteBytes(path_, RandomBytes(8192, 1));
+  ExpectRefused("store " + path_ +
+                " is corrupt (file is not a database); move it away to start with an "
+                "empty store");
+}
+
+TEST_F(StoreOpenTest, RefusesAStoreWithAnOverwrittenPage) {
+  MakeStore(path_, 200);
+  std::string bytes = ReadBytes(path_);
+  constexpr size_t kPage = 4096;
+  ASSERT_GE(bytes.size(), 8 * kPage);
+  bytes.replace(bytes.size() / kPage / 2 * kPage, kPage, RandomBytes(kPage, 2));
+  WriteBytes(path_, bytes);
+  ExpectRefused(::testing::AllOf(
+      StartsWith("store " + path_ + " is corrupt ("),
+      EndsWith("); move it away to start with an empty store")));
+}
+
+TEST_F(StoreOpenTest, RefusesSomeoneElsesDatabase) {
+  RunSql(path_, "CREATE TABLE photos (id INTEGER PRIMARY KEY, data BLOB)");
+  ExpectRefused(HasSubstr("is not a jobd store"));
+}
+
+}  // namespace
+}  // namespace jobd
