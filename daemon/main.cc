@@ -1,6 +1,8 @@
 // jobd: builds the components from the command line and runs the server.
 #include <unistd.h>
 
+#include <csignal>
+
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +33,8 @@ struct Flags {
   std::string heartbeat = "1s";
   uint32_t heartbeat_misses = 3;
   size_t max_queued_tasks = 10'000'000;
+  bool no_store = false;
+  std::string retain = "7d";
   std::string worker_binary = jobd::DefaultWorkerBinary();
 };
 
@@ -43,6 +47,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "jobd: %s\n", blocked.message().c_str());
     return 1;
   }
+
+  // Past a file-size limit, writes must fail (EFBIG, "disk full" for the
+  // store) rather than kill the daemon.
+  signal(SIGXFSZ, SIG_IGN);
 
   Flags flags;
   CLI::App app{"jobd: a multiprocess job supervisor. Runs in the foreground."};
@@ -79,6 +87,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-queued-tasks", flags.max_queued_tasks,
                  "A job that would queue more tasks than this is refused whole")
       ->capture_default_str();
+  app.add_flag("--no-store", flags.no_store,
+               "Keep no durable store: every job lives in memory only and is lost on restart");
+  app.add_option("--retain", flags.retain,
+                 "How long the store keeps a finished job and its results")
+      ->capture_default_str();
   app.add_option("--worker-binary", flags.worker_binary, "The jobd-worker program")
       ->capture_default_str();
   try {
@@ -94,6 +107,7 @@ int main(int argc, char** argv) {
   auto default_timeout = jobd::ParseDuration(flags.default_timeout);
   auto max_rss = jobd::ParseSize(flags.max_worker_rss);
   auto heartbeat = jobd::ParseDuration(flags.heartbeat);
+  auto retain = jobd::ParseDuration(flags.retain);
   jobd::Status endpoint_ok = jobd::ValidateEndpoint(flags.socket);
   const std::pair<const char*, jobd::Status> checks[] = {
       {"--log-level", level.status()},
@@ -101,6 +115,7 @@ int main(int argc, char** argv) {
       {"--default-timeout", default_timeout.status()},
       {"--max-worker-rss", max_rss.status()},
       {"--heartbeat", heartbeat.status()},
+      {"--retain", retain.status()},
       {"--socket", endpoint_ok}};
   for (const auto& [option, status] : checks) {
     if (!status.ok()) {
@@ -140,6 +155,8 @@ int main(int argc, char** argv) {
   config.workers = flags.workers;
   config.log_level = *level;
   config.drain_timeout = std::chrono::duration_cast<jobd::Millis>(*drain);
+  if (!flags.no_store) config.store_path = flags.state_dir + "/jobd.db";
+  config.retain = *retain;
   config.supervisor.workers = flags.workers;
   config.supervisor.default_timeout = *default_timeout;
   config.supervisor.max_tasks_per_worker = flags.max_tasks_per_worker;

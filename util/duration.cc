@@ -27,9 +27,10 @@ Result<Micros> ParseDuration(std::string_view text) {
   else if (unit == "s") scale = 1000 * 1000;
   else if (unit == "m") scale = 60ull * 1000 * 1000;
   else if (unit == "h") scale = 3600ull * 1000 * 1000;
+  else if (unit == "d") scale = 24ull * 3600 * 1000 * 1000;
   else {
     return Status::InvalidArgument("bad duration " + quoted + ": unknown unit '" +
-                                   std::string(unit) + "' (use us, ms, s, m or h)");
+                                   std::string(unit) + "' (use us, ms, s, m, h or d)");
   }
   if (number > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / scale) {
     return Status::InvalidArgument("bad duration " + quoted + ": too large");

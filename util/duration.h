@@ -1,4 +1,4 @@
-// Durations as people write them: "500ms", "30s", "5m", "1h", "250us".
+// Durations as people write them: "500ms", "30s", "5m", "1h", "7d", "250us".
 #pragma once
 
 #include <string_view>

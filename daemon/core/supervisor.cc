@@ -47,7 +47,8 @@ void Supervisor::Start() {
   for (Worker& worker : workers_) SpawnSlot(worker);
 }
 
-void Supervisor::Restore(const std::vector<StoredJob>& stored) {
+void Supervisor::Restore(const std::vector<StoredJob>& stored, JobId last_id) {
+  next_job_id_ = std::max(next_job_id_, last_id + 1);
   size_t requeued = 0, rerun = 0;
   for (const StoredJob& s : stored) {
     auto job = std::make_unique<Job>(s);

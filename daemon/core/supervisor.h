@@ -65,8 +65,8 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Takes back the jobs the store kept, before Start(): their unfinished
-  // tasks are queued again.
-  void Restore(const std::vector<StoredJob>& jobs);
+  // tasks are queued again. New jobs get ids above `last_id`.
+  void Restore(const std::vector<StoredJob>& jobs, JobId last_id);
   // Starts every worker slot.
   void Start();
 

@@ -51,7 +51,7 @@ Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
   sigemptyset(&empty);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE}) sigaddset(&defaults, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE, SIGXFSZ}) sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(attr.get(), &empty);
   posix_spawnattr_setsigdefault(attr.get(), &defaults);
   posix_spawnattr_setpgroup(attr.get(), 0);

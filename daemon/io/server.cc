@@ -58,7 +58,8 @@ Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
                               std::string(LogLevelName(config_.log_level)),
                               config_.supervisor.heartbeat_interval.count(),
                               config_.supervisor.heartbeat_misses}),
-      supervisor_(config_.supervisor, *this, clock_, log_) {}
+      supervisor_(config_.supervisor, *this, clock_, log_,
+                  config_.store_path.empty() ? nullptr : &store_link_) {}
 
 Server::~Server() {
   // No path may leave a live worker behind.
@@ -68,7 +69,54 @@ Server::~Server() {
   }
 }
 
+Status Server::OpenStore() {
+  if (config_.store_path.empty()) {
+    log_.info("no store: jobs live in memory only");
+    return Status::Ok();
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(config_.store_path).parent_path(), ec);
+  if (ec) return Status::Failed("create state directory for " + config_.store_path + ": " + ec.message());
+  Result<std::unique_ptr<Store>> store = Store::Open(config_.store_path);
+  if (!store.ok()) return store.status();
+  // Recovery reads the whole store before the loop starts: nothing to serve
+  // yet. Jobs past their retention go first, so they are not restored.
+  if (config_.retain.count() > 0) {
+    Result<size_t> removed = (*store)->DeleteFinishedBefore(UnixMicrosNow() - config_.retain.count());
+    if (!removed.ok()) return removed.status();
+    if (*removed > 0) log_.info("store: removed {} finished job(s) past the retention period", *removed);
+  }
+  Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(config_.supervisor.retained_finished_jobs);
+  if (!jobs.ok()) return jobs.status();
+  Result<JobId> last_id = (*store)->MaxJobId();
+  if (!last_id.ok()) return last_id.status();
+  supervisor_.Restore(*jobs, *last_id);
+  StoreWriter::Options options;
+  options.retain = config_.retain;
+  Result<std::unique_ptr<StoreWriter>> writer = StoreWriter::Start(std::move(*store), options);
+  if (!writer.ok()) return writer.status();
+  store_writer_ = std::move(*writer);
+  store_link_.Attach(store_writer_.get());
+  log_.info("store: {}", config_.store_path);
+  return Status::Ok();
+}
+
+void Server::HandleStoreCommits() {
+  for (const StoreWriter::Commit& commit : store_writer_->TakeCommits()) {
+    if (commit.removed_jobs > 0) {
+      log_.info("store: removed {} finished job(s) past the retention period", commit.removed_jobs);
+    }
+    if (!commit.status.ok() && commit.ops == 0) {
+      log_.error("store: clean-up failed: {}", commit.status.message());
+    }
+    if (commit.ops == 0) continue;
+    supervisor_.OnStoreCommit(store_link_.Committed(commit.ops), commit.status);
+  }
+}
+
 Status Server::Setup() {
+  Status store = OpenStore();
+  if (!store.ok()) return store;
   auto signals = SignalFd::Open(CoordinatorSignals());
   if (!signals.ok()) return signals.status();
   signals_.emplace(std::move(*signals));
@@ -100,10 +148,12 @@ int Server::Run() {
   supervisor_.Start();
   log_.info("jobd listening on {} with {} workers", config_.client_endpoint, config_.workers);
 
+  // A negative fd is ignored by poll(2): without a store, item 3 is inert.
   zmq::pollitem_t items[] = {
       {nullptr, signals_->fd(), ZMQ_POLLIN, 0},
       {workers_.socket().handle(), 0, ZMQ_POLLIN, 0},
       {clients_.socket().handle(), 0, ZMQ_POLLIN, 0},
+      {nullptr, store_writer_ ? store_writer_->fd() : -1, ZMQ_POLLIN, 0},
   };
   TimePoint now = clock_.Now();
   while (!ShouldExit(now)) {
@@ -121,6 +171,7 @@ int Server::Run() {
     if (items[1].revents & ZMQ_POLLIN) HandleWorkerMessages();
     if (items[0].revents & ZMQ_POLLIN) HandleSignals();
     if (items[2].revents & ZMQ_POLLIN) HandleClientMessages();
+    if (items[3].revents & ZMQ_POLLIN) HandleStoreCommits();
     supervisor_.OnTick();
     supervisor_.Flush();
     if (!announced_ready_ && supervisor_.Pong().workers == config_.workers) {

@@ -15,12 +15,17 @@
 #include "daemon/io/process_launcher.h"
 #include "daemon/io/router_socket.h"
 #include "daemon/io/signal_fd.h"
+#include "daemon/store/store_writer.h"
 #include "util/clock.h"
 
 namespace jobd {
 
 struct ServerConfig {
   std::string client_endpoint;
+  // The durable store's file; empty: no store (every job is memory only).
+  std::string store_path;
+  // Finished jobs are removed from the store this long after they finished.
+  Micros retain{std::chrono::hours(7 * 24)};
   std::string worker_binary;
   uint32_t workers = 1;
   LogLevel log_level = LogLevel::kInfo;
@@ -29,6 +34,24 @@ struct ServerConfig {
   // How long to keep trying to hand final results to clients at exit.
   Millis stream_flush_timeout{2'000};
   SupervisorOptions supervisor;
+};
+
+// Hands the supervisor's store ops to the writer thread, numbering them, and
+// turns the writer's commits back into "everything up to ticket T".
+class StoreLink final : public JobStore {
+ public:
+  void Attach(StoreWriter* writer) { writer_ = writer; }
+  uint64_t Record(StoreOp op) override {
+    writer_->Enqueue(std::move(op));
+    return ++recorded_;
+  }
+  // The ticket of the last op a commit of `ops` ops covered.
+  uint64_t Committed(size_t ops) { return committed_ += ops; }
+
+ private:
+  StoreWriter* writer_ = nullptr;
+  uint64_t recorded_ = 0;   // loop thread only
+  uint64_t committed_ = 0;  // loop thread only
 };
 
 class Server final : private SupervisorIo {
@@ -43,6 +66,8 @@ class Server final : private SupervisorIo {
 
  private:
   Status Setup();
+  Status OpenStore();
+  void HandleStoreCommits();
   void HandleSignals();
   void HandleWorkerMessages();
   void HandleClientMessages();
@@ -72,6 +97,8 @@ class Server final : private SupervisorIo {
   RouterSocket workers_;
   std::optional<SignalFd> signals_;
   ProcessLauncher launcher_;
+  std::unique_ptr<StoreWriter> store_writer_;  // null without a store
+  StoreLink store_link_;
   Supervisor supervisor_;
 
   // Loop state.

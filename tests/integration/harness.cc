@@ -183,12 +183,33 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int workers) {
+std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int workers,
+                                  std::vector<std::string> wrapper) {
   std::unique_ptr<Jobd> jobd(new Jobd());
   jobd->endpoint_ = "ipc://" + jobd->dir() + "/jobd.sock";
+  jobd->argv_ = wrapper;
+  const std::vector<std::string> args = {BinPath("jobd"), "--socket", jobd->endpoint_,
+                                         "--workers", std::to_string(workers),
+                                         "--state-dir", jobd->dir() + "/state",
+                                         "--log-dir", jobd->dir() + "/log"};
+  jobd->argv_.insert(jobd->argv_.end(), args.begin(), args.end());
+  jobd->argv_.insert(jobd->argv_.end(), extra_args.begin(), extra_args.end());
+  if (!jobd->Launch()) return nullptr;
+  return jobd;
+}
 
+bool Jobd::Restart() {
+  if (pid_ > 0) {
+    ADD_FAILURE() << "Restart() while jobd still runs";
+    return false;
+  }
+  return Launch();
+}
+
+bool Jobd::Launch() {
   // A NOTIFY_SOCKET of our own: jobd says READY=1 there, as to systemd.
-  const std::string notify_path = jobd->dir() + "/notify.sock";
+  const std::string notify_path = dir() + "/notify.sock";
+  unlink(notify_path.c_str());
   const int notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
@@ -196,22 +217,16 @@ std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int worke
   if (bind(notify_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ADD_FAILURE() << "bind " << notify_path << ": " << std::strerror(errno);
   }
-
-  std::vector<std::string> argv = {BinPath("jobd"), "--socket", jobd->endpoint_,
-                                   "--workers", std::to_string(workers),
-                                   "--state-dir", jobd->dir() + "/state",
-                                   "--log-dir", jobd->dir() + "/log"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  const std::string stderr_path = jobd->dir() + "/jobd.stderr";
-  const int err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const std::string stderr_path = dir() + "/jobd.stderr";
+  const int err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  jobd->pid_ = Spawn(argv, {{"NOTIFY_SOCKET", notify_path}}, out_fd, err_fd);
+  pid_ = Spawn(argv_, {{"NOTIFY_SOCKET", notify_path}}, out_fd, err_fd);
   close(err_fd);
   close(out_fd);
 
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   bool ready = false;
-  while (!ready && Clock::now() < deadline && jobd->pid_ > 0) {
+  while (!ready && Clock::now() < deadline && pid_ > 0) {
     pollfd p = {notify_fd, POLLIN, 0};
     if (poll(&p, 1, 100) > 0) {
       char buf[512];
@@ -219,16 +234,13 @@ std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int worke
       if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos) {
         ready = true;
       }
-    } else if (waitpid(jobd->pid_, nullptr, WNOHANG) == jobd->pid_) {
-      jobd->pid_ = -1;  // it died before it was ready
+    } else if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;  // it died before it was ready
     }
   }
   close(notify_fd);
-  if (!ready) {
-    ADD_FAILURE() << "jobd did not become ready; its stderr:\n" << jobd->Stderr();
-    return nullptr;
-  }
-  return jobd;
+  if (!ready) ADD_FAILURE() << "jobd did not become ready; its stderr:\n" << Stderr();
+  return ready;
 }
 
 Jobd::~Jobd() {

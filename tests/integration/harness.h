@@ -67,9 +67,14 @@ class Jobd {
  public:
   // Starts jobd and waits (bounded) for its READY=1 on a NOTIFY_SOCKET,
   // which it sends once every worker is up. Fails the test on timeout.
+  // `wrapper` comes before the program (e.g. {"/usr/bin/prlimit", "--fsize=N", "--"}).
   static std::unique_ptr<Jobd> Start(std::vector<std::string> extra_args = {},
-                                     int workers = 2);
+                                     int workers = 2, std::vector<std::string> wrapper = {});
   ~Jobd();  // SIGKILLs jobd if it is still running
+
+  // Starts jobd again, as before, on the same directory (state, log,
+  // socket), once the previous one has exited. False if it did not get ready.
+  bool Restart();
 
   const std::string& endpoint() const { return endpoint_; }
   const std::string& dir() const { return dir_.path(); }
@@ -92,7 +97,10 @@ class Jobd {
 
  private:
   Jobd() = default;
+  bool Launch();
+
   TempDir dir_;
+  std::vector<std::string> argv_;
   std::string endpoint_;
   pid_t pid_ = -1;
 };

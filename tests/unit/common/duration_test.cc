@@ -10,6 +10,7 @@ TEST(DurationTest, ParsesUnits) {
   EXPECT_EQ(*ParseDuration("30s"), std::chrono::seconds(30));
   EXPECT_EQ(*ParseDuration("5m"), std::chrono::minutes(5));
   EXPECT_EQ(*ParseDuration("2h"), std::chrono::hours(2));
+  EXPECT_EQ(*ParseDuration("7d"), std::chrono::hours(7 * 24));
   EXPECT_EQ(*ParseDuration("250us"), Micros(250));
   EXPECT_EQ(*ParseDuration("75"), Millis(75));
 }

@@ -158,7 +158,7 @@ TEST_F(SupervisorStoreTest, RestoreRequeuesUnfinishedTasksAndReplaysResults) {
   stored.tasks[1].attempts = 1;
   stored.tasks[2].running = true;  // was running when jobd died
   stored.tasks[2].attempts = 1;
-  supervisor_->Restore({stored});
+  supervisor_->Restore({stored}, 41);
   StartReady();
 
   EXPECT_EQ(supervisor_->Status(41)->ok, 1u);

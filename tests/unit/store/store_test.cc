@@ -1,6 +1,7 @@
 #include "daemon/store/store.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -225,6 +226,41 @@ TEST_F(StoreTest, UpdatesOfUnknownJobsChangeNothing) {
   std::vector<StoredJob> loaded = Load();
   ASSERT_EQ(loaded.size(), 1u);
   ExpectSameJob(loaded[0], MakeJob(1));
+}
+
+TEST_F(StoreTest, CommittedOpsSurviveACrash) {
+  store_.reset();
+  // A child commits and dies without closing: its WAL is left, uncheckpointed.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    const bool ok = store.ok() && (*store)->Apply({JobCreated{MakeJob(5, 3)}}).ok();
+    ::_exit(ok ? 0 : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  EXPECT_GT(std::filesystem::file_size(path_ + "-wal"), 0u);
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  ExpectSameJob(loaded[0], MakeJob(5, 3));
+}
+
+TEST_F(StoreTest, MalformedArgsAreReportedNotLoaded) {
+  Apply({JobCreated{MakeJob(1)}});
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db, "UPDATE tasks SET args = x'05000000ab'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::vector<StoredJob>> jobs = store_->LoadJobs(kAll);
+  ASSERT_FALSE(jobs.ok());
+  EXPECT_EQ(jobs.status().message(), "store " + path_ +
+                                         " is corrupt (task 1/0 has malformed args); move it "
+                                         "away to start with an empty store");
+  Apply({JobCreated{MakeJob(2)}});  // the read transaction was closed
 }
 
 TEST_F(StoreTest, EmptyApplyIsOk) { Apply({}); }
