@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,181 @@ TEST_F(JobctlTest, CancelOfAFinishedJob) {
   Jobctl jobctl({"--socket", server.endpoint(), "cancel", "7"});
   EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
   EXPECT_EQ(jobctl.out(), "job 7 had already finished; nothing to cancel\n");
+}
+
+// Job 8 for watch/results: `results` (seq from 0) and `state` as given; the
+// stream ends after them. Jobs lists job 1 running and job 2 done; a
+// submit is accepted as job 3.
+FakeJobd::Handler JobEight(JobState state, uint32_t total, std::vector<TaskResult> results) {
+  return [=](const Request& request) -> std::vector<Reply> {
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, PongReply{})};
+    }
+    if (const auto* watch = std::get_if<WatchRequest>(&request.body)) {
+      JobInfo job;
+      job.job = 8;
+      job.state = state;
+      job.total = total;
+      std::vector<TaskResult> sent;
+      for (const TaskResult& result : results) {
+        if (result.seq >= watch->from_seq) sent.push_back(result);
+      }
+      return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
+              FakeJobd::ReplyTo(request, ResultBatch{8, sent, true})};
+    }
+    if (std::holds_alternative<JobsRequest>(request.body)) {
+      JobInfo running;
+      running.job = 1;
+      running.task = "spin";
+      JobInfo done;
+      done.job = 2;
+      done.task = "echo";
+      done.state = JobState::kDone;
+      return {FakeJobd::ReplyTo(request, StatusReply{{running, done}})};
+    }
+    if (std::holds_alternative<SubmitRequest>(request.body)) {
+      JobInfo job;
+      job.job = 3;
+      job.total = 1;
+      return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
+              FakeJobd::ReplyTo(request, ResultBatch{3, {At(3, 0, TaskStatus::kOk, 0)}, true})};
+    }
+    return {};
+  };
+}
+
+// The only WatchRequest `server` received.
+std::optional<WatchRequest> OnlyWatch(const FakeJobd& server) {
+  std::optional<WatchRequest> found;
+  for (const Request& request : server.requests()) {
+    if (const auto* watch = std::get_if<WatchRequest>(&request.body)) {
+      if (found) return std::nullopt;
+      found = *watch;
+    }
+  }
+  return found;
+}
+
+TEST_F(JobctlTest, ResultsOfADoneJobAskForASnapshot) {
+  FakeJobd server(JobEight(JobState::kDone, 2,
+                           {At(8, 1, TaskStatus::kOk, 0), At(8, 0, TaskStatus::kOk, 1)}));
+  Jobctl jobctl({"--socket", server.endpoint(), "--json", "results", "8"});
+  EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "");
+  EXPECT_EQ(jobctl.out(),
+            R"({"job":8,"index":1,"seq":0,"status":"ok","result":"r1","error":null,)"
+            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            "\n"
+            R"({"job":8,"index":0,"seq":1,"status":"ok","result":"r0","error":null,)"
+            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            "\n");
+  const std::optional<WatchRequest> watch = OnlyWatch(server);
+  ASSERT_TRUE(watch.has_value());
+  EXPECT_EQ(watch->job, 8u);
+  EXPECT_EQ(watch->from_seq, 0u);
+  EXPECT_FALSE(watch->follow);
+}
+
+TEST_F(JobctlTest, ResultsOrdered) {
+  FakeJobd server(JobEight(JobState::kDone, 2,
+                           {At(8, 1, TaskStatus::kOk, 0), At(8, 0, TaskStatus::kOk, 1)}));
+  Jobctl jobctl({"--socket", server.endpoint(), "results", "--ordered", "8"});
+  EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  EXPECT_EQ(jobctl.out(), "[0] ok r0  (pid 4242, 0.0 ms)\n[1] ok r1  (pid 4242, 0.0 ms)\n");
+}
+
+TEST_F(JobctlTest, ResultsOfARunningJobExitOneWithANote) {
+  FakeJobd server(JobEight(JobState::kRunning, 3, {At(8, 2, TaskStatus::kOk, 0)}));
+  Jobctl jobctl({"--socket", server.endpoint(), "results", "8"});
+  EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+  EXPECT_EQ(jobctl.out(), "[2] ok r2  (pid 4242, 0.0 ms)\n");
+  EXPECT_EQ(jobctl.err(), "jobctl: job 8 is still running: 1 of 3 results\n");
+}
+
+TEST_F(JobctlTest, ResultsOfAJobWithAFailureExitOne) {
+  FakeJobd server(JobEight(JobState::kDone, 2,
+                           {At(8, 0, TaskStatus::kOk, 0), At(8, 1, TaskStatus::kCancelled, 1)}));
+  Jobctl jobctl({"--socket", server.endpoint(), "results", "8"});
+  EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "");
+}
+
+TEST_F(JobctlTest, WatchFromSeqResumes) {
+  FakeJobd server(JobEight(JobState::kDone, 3,
+                           {At(8, 2, TaskStatus::kOk, 0), At(8, 0, TaskStatus::kOk, 1),
+                            At(8, 1, TaskStatus::kOk, 2)}));
+  Jobctl jobctl({"--socket", server.endpoint(), "--json", "watch", "8", "--from-seq", "2"});
+  EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  EXPECT_EQ(jobctl.err(), "");
+  EXPECT_EQ(jobctl.out(),
+            R"({"job":8,"index":1,"seq":2,"status":"ok","result":"r1","error":null,)"
+            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            "\n");
+  const std::optional<WatchRequest> watch = OnlyWatch(server);
+  ASSERT_TRUE(watch.has_value());
+  EXPECT_EQ(watch->from_seq, 2u);
+  EXPECT_TRUE(watch->follow);
+}
+
+TEST_F(JobctlTest, WatchFromSeqWithOrderedIsAUsageError) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  Jobctl jobctl({"--socket", server.endpoint(), "watch", "8", "--from-seq", "2", "--ordered"});
+  EXPECT_EQ(jobctl.Finish(), 2) << jobctl.err();
+  EXPECT_EQ(OnlyWatch(server), std::nullopt);
+}
+
+TEST_F(JobctlTest, NoStoreReachesTheSubmitRequest) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "--no-store", "echo", "a"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "3\n");
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "map", "echo", "--no-store", "a"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "echo", "a"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  std::vector<SubmitRequest> submits;
+  for (const Request& request : server.requests()) {
+    if (const auto* submit = std::get_if<SubmitRequest>(&request.body)) submits.push_back(*submit);
+  }
+  ASSERT_EQ(submits.size(), 3u);
+  EXPECT_TRUE(submits[0].no_store);
+  EXPECT_FALSE(submits[0].watch);
+  EXPECT_TRUE(submits[1].no_store);
+  EXPECT_TRUE(submits[1].watch);
+  EXPECT_FALSE(submits[2].no_store);
+}
+
+TEST_F(JobctlTest, JobsFilteredByState) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "--json", "jobs", "--state", "done"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_EQ(jobctl.out().find(R"("job":1,)"), std::string::npos) << jobctl.out();
+    EXPECT_NE(jobctl.out().find(R"({"job":2,"task":"echo","state":"done")"), std::string::npos)
+        << jobctl.out();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "jobs", "--state", "running"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_NE(jobctl.out().find("\n1    running  spin"), std::string::npos) << jobctl.out();
+    EXPECT_EQ(jobctl.out().find("done"), std::string::npos) << jobctl.out();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "--json", "jobs"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_NE(jobctl.out().find(R"("job":1,)"), std::string::npos) << jobctl.out();
+    EXPECT_NE(jobctl.out().find(R"("job":2,)"), std::string::npos) << jobctl.out();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "jobs", "--state", "sleeping"});
+    EXPECT_EQ(jobctl.Finish(), 2);
+  }
 }
 
 }  // namespace
