@@ -210,6 +210,43 @@ TEST(DurabilityTest, FullDiskRefusesSubmissionsWhileWorkGoesOn) {
   EXPECT_EQ(jobd->Jobctl({"ping"}).exit_code, 0);
 }
 
+TEST(DurabilityTest, AKilledWatchResumesWithoutGapsOrDuplicates) {
+  auto jobd = Jobd::Start({}, 2);
+  ASSERT_NE(jobd, nullptr);
+  constexpr int kTasks = 60;
+  CommandResult submitted =
+      jobd->Jobctl(Concat({"submit", "sleep"}, std::vector<std::string>(kTasks, "20")));
+  ASSERT_EQ(submitted.exit_code, 0);
+  const std::string job = submitted.out.substr(0, submitted.out.find('\n'));
+  auto watch = jobd->StartJobctl({"--json", "watch", job});
+  // Kill it mid-stream, once some results are done (about 100 a second).
+  ASSERT_TRUE(Eventually([&] {
+    auto info = StatusOf(*jobd, std::stoull(job));
+    return info && info->ok >= 15;
+  }));
+  kill(watch->pid(), SIGKILL);
+  CommandResult first = watch->Wait(seconds(10));
+  std::map<int, int> seen;
+  int64_t last_seq = -1;
+  for (const json& line : JsonLines(first.out)) {
+    ++seen[line["index"].get<int>()];
+    last_seq = line["seq"].get<int64_t>();
+  }
+  ASSERT_GT(seen.size(), 0u);
+  ASSERT_LT(seen.size(), static_cast<size_t>(kTasks)) << "the watch was not cut short";
+
+  CommandResult rest = jobd->Jobctl(
+      {"--json", "watch", "--from-seq", std::to_string(last_seq + 1), job}, seconds(60));
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  int64_t expected_seq = last_seq + 1;
+  for (const json& line : JsonLines(rest.out)) {
+    ++seen[line["index"].get<int>()];
+    EXPECT_EQ(line["seq"].get<int64_t>(), expected_seq++);
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kTasks));
+  for (const auto& [index, count] : seen) EXPECT_EQ(count, 1) << "index " << index;
+}
+
 // A raw client that asks for a window and never acknowledges.
 TEST(DurabilityTest, AStalledReaderGetsNoMoreThanItsWindow) {
   auto jobd = Jobd::Start({}, 2);
