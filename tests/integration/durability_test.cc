@@ -292,7 +292,9 @@ TEST(DurabilityTest, AStalledReaderGetsNoMoreThanItsWindow) {
   const uint64_t after = ResidentBytes(jobd->pid());
   std::printf("jobd RSS with a stalled reader: %.1f MiB before a 20,000-task job, %.1f MiB after\n",
               static_cast<double>(before) / (1 << 20), static_cast<double>(after) / (1 << 20));
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine makes RSS meaningless here
   EXPECT_LT(after, before + (64u << 20));
+#endif
 }
 
 }  // namespace
