@@ -34,6 +34,7 @@ struct Flags {
   uint32_t heartbeat_misses = 3;
   size_t max_queued_tasks = 10'000'000;
   bool no_store = false;
+  size_t keep_finished = 1000;
   std::string retain = "7d";
   std::string worker_binary = jobd::DefaultWorkerBinary();
 };
@@ -89,6 +90,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-store", flags.no_store,
                "Keep no durable store: every job lives in memory only and is lost on restart");
+  app.add_option("--keep-finished", flags.keep_finished,
+                 "Finished jobs kept in memory; older ones are read back from the store")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--retain", flags.retain,
                  "How long the store keeps a finished job and its results")
       ->capture_default_str();
@@ -164,6 +169,7 @@ int main(int argc, char** argv) {
   config.supervisor.heartbeat_interval = std::chrono::duration_cast<jobd::Millis>(*heartbeat);
   config.supervisor.heartbeat_misses = flags.heartbeat_misses;
   config.supervisor.max_queued_tasks = flags.max_queued_tasks;
+  config.supervisor.retained_finished_jobs = flags.keep_finished;
   int rc;
   {
     jobd::Server server(config, **writer, log);

@@ -1,7 +1,7 @@
 // The durable store as the supervisor sees it: a place to send StoreOps.
-// Recording never blocks; the io layer applies the ops on a writer thread,
+// Nothing here blocks; the io layer applies the ops on a writer thread,
 // many per transaction, and reports each commit back through
-// Supervisor::OnStoreCommit.
+// Supervisor::OnStoreCommit (and each job read back through OnJobLoaded).
 #pragma once
 
 #include "daemon/core/store_ops.h"
@@ -14,6 +14,9 @@ class JobStore {
   // Ops are applied in the order recorded. Returns the op's ticket: commits
   // are reported as "every op up to ticket T".
   virtual uint64_t Record(StoreOp op) = 0;
+  // Reads a job back (one no longer in memory); the answer comes through
+  // Supervisor::OnJobLoaded.
+  virtual void Load(JobId job) = 0;
 };
 
 }  // namespace jobd

@@ -124,6 +124,57 @@ void Supervisor::Accept(std::unique_ptr<Job> job, const ClientId& client, Reques
   jobs_.emplace(id, std::move(job));
 }
 
+bool Supervisor::LookUp(const ClientId& client, RequestId request_id,
+                        const RequestBody& request) {
+  JobId job = 0;
+  if (const auto* status = std::get_if<StatusRequest>(&request)) job = status->job;
+  if (const auto* watch = std::get_if<WatchRequest>(&request)) job = watch->job;
+  // Only ids that were handed out can be in the store.
+  if (store_ == nullptr || job == 0 || job >= next_job_id_ || FindJob(job) != nullptr) return false;
+  std::vector<Lookup>& waiting = lookups_[job];
+  if (waiting.empty()) store_->Load(job);
+  waiting.push_back(Lookup{client, request_id, request});
+  return true;
+}
+
+void Supervisor::OnJobLoaded(JobId id, std::optional<StoredJob> stored,
+                             const ::jobd::Status& status) {
+  auto it = lookups_.find(id);
+  if (it == lookups_.end()) return;
+  const std::vector<Lookup> waiting = std::move(it->second);
+  lookups_.erase(it);
+  if (!status.ok()) log_.error("store: cannot read job {} back: {}", id, status.message());
+  if (stored && FindJob(id) == nullptr) {
+    // Only finished jobs can be missing from memory: read back, it is kept
+    // among the most recently finished for a while.
+    auto job = std::make_unique<Job>(*stored);
+    if (job->done()) {
+      finished_jobs_.push_back(id);
+      jobs_.emplace(id, std::move(job));
+    }
+  }
+  for (const Lookup& lookup : waiting) {
+    Reply reply{kProtocolVersion, lookup.request_id, ErrorReply{}};
+    if (const auto* watch = std::get_if<WatchRequest>(&lookup.request)) {
+      Result<JobInfo> watched = Watch(lookup.client, lookup.request_id, *watch);
+      if (watched.ok()) {
+        reply.body = AcceptedReply{*watched};
+      } else {
+        reply.body = ErrorReply{ErrorCode::kUnknownJob, watched.status().message()};
+      }
+    } else {
+      Result<JobInfo> info = Status(id);
+      if (info.ok()) {
+        reply.body = StatusReply{{*info}};
+      } else {
+        reply.body = ErrorReply{ErrorCode::kUnknownJob, info.status().message()};
+      }
+    }
+    // The reply goes before the stream's first results, which Flush sends.
+    io_.SendToClient(lookup.client, reply);
+  }
+}
+
 void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
   while (!pending_jobs_.empty() && pending_jobs_.front().ticket <= ticket) {
     PendingJob pending = std::move(pending_jobs_.front());

@@ -77,6 +77,11 @@ class Supervisor {
   // AcceptedReply (or an error) itself from OnStoreCommit.
   Result<std::optional<JobInfo>> Submit(const ClientId& client, RequestId request_id,
                                         SubmitRequest request);
+  // For a status or watch of a job that is not in memory but may be in the
+  // store (finished long ago): asks the store for it and answers the request
+  // itself once it is read back. False when there is nothing to look up.
+  bool LookUp(const ClientId& client, RequestId request_id, const RequestBody& request);
+  void OnJobLoaded(JobId job, std::optional<StoredJob> stored, const ::jobd::Status& status);
   // The store has committed (or, with an error, failed to commit) every op
   // recorded up to `ticket`.
   void OnStoreCommit(uint64_t ticket, const ::jobd::Status& status);
@@ -217,6 +222,12 @@ class Supervisor {
   const Clock& clock_;
   spdlog::logger& log_;
   JobStore* const store_;
+  struct Lookup {
+    ClientId client;
+    RequestId request_id;
+    RequestBody request;  // a StatusRequest or a WatchRequest
+  };
+  std::map<JobId, std::vector<Lookup>> lookups_;  // jobs being read back
   std::deque<PendingJob> pending_jobs_;        // by ticket
   std::deque<PendingResult> pending_results_;  // by ticket
 

@@ -102,9 +102,13 @@ Status Server::OpenStore() {
 }
 
 void Server::HandleStoreCommits() {
-  for (const StoreWriter::Commit& commit : store_writer_->TakeCommits()) {
+  for (StoreWriter::Commit& commit : store_writer_->TakeCommits()) {
     if (commit.removed_jobs > 0) {
       log_.info("store: removed {} finished job(s) past the retention period", commit.removed_jobs);
+    }
+    if (commit.loaded) {
+      supervisor_.OnJobLoaded(commit.loaded->job, std::move(commit.loaded->stored), commit.status);
+      continue;
     }
     if (!commit.status.ok() && commit.ops == 0) {
       log_.error("store: clean-up failed: {}", commit.status.message());
@@ -355,6 +359,8 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
           Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body);
           if (watched.ok()) {
             reply.body = AcceptedReply{*watched};
+          } else if (supervisor_.LookUp(peer, request.request_id, request.body)) {
+            answered_later = true;  // once the store has read the job back
           } else {
             reply.body = ToError(watched.status(), ErrorCode::kUnknownJob);
           }
@@ -362,6 +368,8 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
           Result<JobInfo> status = supervisor_.Status(body.job);
           if (status.ok()) {
             reply.body = StatusReply{{*status}};
+          } else if (supervisor_.LookUp(peer, request.request_id, request.body)) {
+            answered_later = true;
           } else {
             reply.body = ToError(status.status(), ErrorCode::kUnknownJob);
           }

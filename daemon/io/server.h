@@ -45,6 +45,7 @@ class StoreLink final : public JobStore {
     writer_->Enqueue(std::move(op));
     return ++recorded_;
   }
+  void Load(JobId job) override { writer_->LoadJob(job); }
   // The ticket of the last op a commit of `ops` ops covered.
   uint64_t Committed(size_t ops) { return committed_ += ops; }
 

@@ -181,6 +181,9 @@ Status Store::Prepare() {
        "   WHERE finished_unix_us IS NOT NULL"
        "   ORDER BY finished_unix_us DESC, id DESC LIMIT ?1)"
        " ORDER BY id"},
+      {&select_job_,
+       "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
+       " submitted_unix_us, finished_unix_us FROM jobs WHERE id = ?1"},
       {&select_tasks_,
        "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq"
        " FROM tasks WHERE job_id = ?1 ORDER BY idx"},
@@ -313,74 +316,108 @@ Status Store::CreateJob(const StoredJob& job) {
   return Status::Ok();
 }
 
+StoredJob Store::ReadJobRow(Statement& stmt) {
+  StoredJob job;
+  job.id = AsU64(stmt.Int(0));
+  job.default_task = stmt.Text(1);
+  job.retries = AsU32(stmt.Int(2));
+  job.timeout_us = AsU64(stmt.Int(3));
+  job.priority = static_cast<int32_t>(stmt.Int(4));
+  job.retry_timeouts = stmt.Int(5) != 0;
+  job.submitted_unix_us = stmt.Int(6);
+  if (!stmt.IsNull(7)) job.finished_unix_us = stmt.Int(7);
+  return job;
+}
+
+Status Store::ReadTasks(StoredJob& job) {
+  ResetOnExit reset(select_tasks_);
+  select_tasks_.BindInt(1, AsInt(job.id));
+  int rc;
+  while ((rc = select_tasks_.Step()) == SQLITE_ROW) {
+    StoredTask& task = job.tasks.emplace_back();
+    task.index = AsU32(select_tasks_.Int(0));
+    task.name = select_tasks_.Text(1);
+    std::optional<std::vector<std::string>> args = DecodeArgs(select_tasks_.Text(2));
+    if (!args) {
+      return CorruptStore(path_, "task " + TaskName(job.id, task.index) + " has malformed args");
+    }
+    task.args = std::move(*args);
+    task.attempts = AsU32(select_tasks_.Int(3));
+    task.running = select_tasks_.Int(4) != 0;
+    if (!select_tasks_.IsNull(5)) {
+      const int64_t code = select_tasks_.Int(5);
+      if (code < 0 || code > static_cast<int64_t>(TaskStatus::kCancelled)) {
+        return Status::Failed("store " + path_ + ": task " + TaskName(job.id, task.index) +
+                              " has unknown status " + std::to_string(code));
+      }
+      StoredTask::Final& final = task.finished.emplace();
+      final.status = static_cast<TaskStatus>(code);
+      final.result = select_tasks_.Text(6);
+      final.error = select_tasks_.Text(7);
+      final.pid = static_cast<int32_t>(select_tasks_.Int(8));
+      final.duration_us = AsU64(select_tasks_.Int(9));
+      final.seq = AsU64(select_tasks_.Int(10));
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    return SqliteError(db_.get(), path_, "load tasks of job " + std::to_string(job.id));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<StoredJob>> Store::LoadJobs(size_t max_finished_jobs) {
   // One read transaction: jobs and tasks from the same snapshot.
   Status status = Exec(db_.get(), path_, "BEGIN");
   if (!status.ok()) return status;
   std::vector<StoredJob> jobs;
-  auto fail = [&](const std::string& operation) {
-    Status error = SqliteError(db_.get(), path_, operation);
-    RollbackIfOpen();
-    return error;
-  };
-
   {
     ResetOnExit reset(select_jobs_);
     const auto max_int = static_cast<size_t>(std::numeric_limits<int64_t>::max());
     select_jobs_.BindInt(1, static_cast<int64_t>(std::min(max_finished_jobs, max_int)));
     int rc;
-    while ((rc = select_jobs_.Step()) == SQLITE_ROW) {
-      StoredJob& job = jobs.emplace_back();
-      job.id = AsU64(select_jobs_.Int(0));
-      job.default_task = select_jobs_.Text(1);
-      job.retries = AsU32(select_jobs_.Int(2));
-      job.timeout_us = AsU64(select_jobs_.Int(3));
-      job.priority = static_cast<int32_t>(select_jobs_.Int(4));
-      job.retry_timeouts = select_jobs_.Int(5) != 0;
-      job.submitted_unix_us = select_jobs_.Int(6);
-      if (!select_jobs_.IsNull(7)) job.finished_unix_us = select_jobs_.Int(7);
+    while ((rc = select_jobs_.Step()) == SQLITE_ROW) jobs.push_back(ReadJobRow(select_jobs_));
+    if (rc != SQLITE_DONE) {
+      Status error = SqliteError(db_.get(), path_, "load jobs");
+      RollbackIfOpen();
+      return error;
     }
-    if (rc != SQLITE_DONE) return fail("load jobs");
   }
-
   for (StoredJob& job : jobs) {
-    ResetOnExit reset(select_tasks_);
-    select_tasks_.BindInt(1, AsInt(job.id));
-    int rc;
-    while ((rc = select_tasks_.Step()) == SQLITE_ROW) {
-      StoredTask& task = job.tasks.emplace_back();
-      task.index = AsU32(select_tasks_.Int(0));
-      task.name = select_tasks_.Text(1);
-      std::optional<std::vector<std::string>> args = DecodeArgs(select_tasks_.Text(2));
-      if (!args) {
-        RollbackIfOpen();
-        return CorruptStore(path_, "task " + TaskName(job.id, task.index) + " has malformed args");
-      }
-      task.args = std::move(*args);
-      task.attempts = AsU32(select_tasks_.Int(3));
-      task.running = select_tasks_.Int(4) != 0;
-      if (!select_tasks_.IsNull(5)) {
-        const int64_t code = select_tasks_.Int(5);
-        if (code < 0 || code > static_cast<int64_t>(TaskStatus::kCancelled)) {
-          RollbackIfOpen();
-          return Status::Failed("store " + path_ + ": task " + TaskName(job.id, task.index) +
-                                " has unknown status " + std::to_string(code));
-        }
-        StoredTask::Final& final = task.finished.emplace();
-        final.status = static_cast<TaskStatus>(code);
-        final.result = select_tasks_.Text(6);
-        final.error = select_tasks_.Text(7);
-        final.pid = static_cast<int32_t>(select_tasks_.Int(8));
-        final.duration_us = AsU64(select_tasks_.Int(9));
-        final.seq = AsU64(select_tasks_.Int(10));
-      }
+    status = ReadTasks(job);
+    if (!status.ok()) {
+      RollbackIfOpen();
+      return status;
     }
-    if (rc != SQLITE_DONE) return fail("load tasks of job " + std::to_string(job.id));
   }
-
   status = Commit();
   if (!status.ok()) return status;
   return jobs;
+}
+
+Result<std::optional<StoredJob>> Store::LoadJob(JobId id) {
+  Status status = Exec(db_.get(), path_, "BEGIN");
+  if (!status.ok()) return status;
+  std::optional<StoredJob> job;
+  {
+    ResetOnExit reset(select_job_);
+    select_job_.BindInt(1, AsInt(id));
+    const int rc = select_job_.Step();
+    if (rc == SQLITE_ROW) {
+      job = ReadJobRow(select_job_);
+    } else if (rc != SQLITE_DONE) {
+      Status error = SqliteError(db_.get(), path_, "load job " + std::to_string(id));
+      RollbackIfOpen();
+      return error;
+    }
+  }
+  if (job) status = ReadTasks(*job);
+  if (!status.ok()) {
+    RollbackIfOpen();
+    return status;
+  }
+  status = Commit();
+  if (!status.ok()) return status;
+  return job;
 }
 
 Result<size_t> Store::DeleteFinishedBefore(int64_t unix_us) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ class Store {
   // (by finish time), with all their tasks by index, ordered by job id.
   Result<std::vector<StoredJob>> LoadJobs(size_t max_finished_jobs);
 
+  // One job with all its tasks, or none if the store does not hold it.
+  Result<std::optional<StoredJob>> LoadJob(JobId id);
+
   // Removes the jobs (and their tasks) that finished before `unix_us`.
   // Returns how many jobs.
   Result<size_t> DeleteFinishedBefore(int64_t unix_us);
@@ -59,6 +63,9 @@ class Store {
   Status CreateJob(const StoredJob& job);
   Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
   Status Commit();
+  // Reads the current row of a job query (the columns of select_jobs_).
+  static StoredJob ReadJobRow(Statement& stmt);
+  Status ReadTasks(StoredJob& job);
   void RollbackIfOpen();
 
   const std::string path_;
@@ -72,6 +79,7 @@ class Store {
   Statement finish_job_;
   Statement select_jobs_;
   Statement select_tasks_;
+  Statement select_job_;
   Statement remember_max_id_;
   Statement delete_finished_;
   Statement max_job_id_;

@@ -48,6 +48,14 @@ void StoreWriter::Enqueue(StoreOp op) {
   wake_.notify_one();
 }
 
+void StoreWriter::LoadJob(JobId job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loads_.push_back(job);
+  }
+  wake_.notify_one();
+}
+
 std::vector<StoreWriter::Commit> StoreWriter::TakeCommits() {
   // Clear the eventfd before taking: a Commit published in between then
   // leaves it readable again instead of being missed.
@@ -74,11 +82,12 @@ void StoreWriter::Run() {
   const bool retention = options_.retain.count() > 0;
   SteadyTime::time_point next_cleanup = SteadyTime::now();  // the first at once
   std::vector<StoreOp> batch;
+  std::vector<JobId> loads;
   while (true) {
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [this] { return stopping_ || !queue_.empty(); };
+      auto ready = [this] { return stopping_ || !queue_.empty() || !loads_.empty(); };
       if (retention) {
         wake_.wait_until(lock, next_cleanup, ready);
       } else {
@@ -86,9 +95,13 @@ void StoreWriter::Run() {
       }
       batch.clear();
       batch.swap(queue_);
+      loads.clear();
+      loads.swap(loads_);
       stopping = stopping_;
     }
     if (!batch.empty()) CommitBatch(batch);
+    // After the batch: a read sees every op queued before it was asked for.
+    for (JobId job : loads) Load(job);
     if (retention && SteadyTime::now() >= next_cleanup) {
       CleanUp();
       next_cleanup = SteadyTime::now() + options_.cleanup_interval;
@@ -128,6 +141,18 @@ void StoreWriter::CleanUp() {
     commit.removed_jobs = *removed;
   } else {
     commit.status = removed.status();
+  }
+  Publish(std::move(commit));
+}
+
+void StoreWriter::Load(JobId job) {
+  Commit commit;
+  Result<std::optional<StoredJob>> stored = store_->LoadJob(job);
+  commit.loaded = Loaded{job, std::nullopt};
+  if (stored.ok()) {
+    commit.loaded->stored = std::move(*stored);
+  } else {
+    commit.status = stored.status();
   }
   Publish(std::move(commit));
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -31,12 +32,20 @@ class StoreWriter {
     std::function<int64_t()> now_unix_us = UnixMicrosNow;  // wall time, for retention
   };
 
-  // What became of one transaction: a batch of ops, or a retention clean-up.
+  // A job read back on request (LoadJob).
+  struct Loaded {
+    JobId job = 0;
+    std::optional<StoredJob> stored;  // none: the store does not hold it
+  };
+
+  // What became of one transaction: a batch of ops, a retention clean-up, or
+  // a job read back.
   struct Commit {
     std::vector<JobId> jobs_created;  // jobs whose JobCreated was in this batch
-    size_t ops = 0;                   // ops in this batch (0 for a clean-up)
+    size_t ops = 0;                   // ops in this batch (0 for a clean-up or a read)
     size_t removed_jobs = 0;          // finished jobs a clean-up deleted
-    Status status;                    // not ok: nothing of this batch was stored
+    std::optional<Loaded> loaded;     // the answer to a LoadJob
+    Status status;                    // not ok: nothing of this batch was stored (or read)
   };
 
   struct Stats {
@@ -58,6 +67,10 @@ class StoreWriter {
   // for the disk (only for a mutex the writer holds to swap the queue out).
   void Enqueue(StoreOp op);
 
+  // Reads a job back, after every op queued before this call: the answer
+  // comes as a Commit with `loaded` set. Safe from any thread.
+  void LoadJob(JobId job);
+
   // Readable while Commits are waiting to be taken.
   int fd() const { return event_fd_.get(); }
   // The Commits since the last call, oldest first. Safe from any thread.
@@ -70,6 +83,7 @@ class StoreWriter {
   void Run();
   void CommitBatch(const std::vector<StoreOp>& batch);
   void CleanUp();
+  void Load(JobId job);
   void Publish(Commit commit);
 
   const Options options_;
@@ -84,6 +98,7 @@ class StoreWriter {
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<StoreOp> queue_;    // guarded by mu_
+  std::vector<JobId> loads_;      // guarded by mu_
   std::vector<Commit> commits_;   // guarded by mu_
   bool stopping_ = false;         // guarded by mu_
   std::thread thread_;            // last: started when the rest exists

@@ -139,6 +139,30 @@ TEST(DurabilityTest, FinishedJobsStayReadableAfterARestart) {
   EXPECT_GT(std::stoi(next.out), std::stoi(job));
 }
 
+TEST(DurabilityTest, JobsOlderThanTheMemoryWindowAreReadBackFromTheStore) {
+  auto jobd = Jobd::Start({"--keep-finished", "2"}, 1);
+  ASSERT_NE(jobd, nullptr);
+  std::vector<std::string> firsts;
+  for (int i = 0; i < 5; ++i) {
+    CommandResult r = jobd->Jobctl({"--json", "map", "echo", "job" + std::to_string(i)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    firsts.push_back(std::to_string(JsonLines(r.out).at(0)["job"].get<int>()));
+  }
+  auto check_first = [&] {
+    CommandResult status = jobd->Jobctl({"--json", "status", firsts[0]});
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    EXPECT_THAT(status.out, HasSubstr("\"ok\":1"));
+    CommandResult results = jobd->Jobctl({"--json", "results", firsts[0]});
+    EXPECT_EQ(results.exit_code, 0) << results.err;
+    EXPECT_EQ(JsonLines(results.out).at(0)["result"], "job0");
+  };
+  check_first();
+  ASSERT_EQ(jobd->StopWith(SIGTERM), 0);
+  ASSERT_TRUE(jobd->Restart());
+  check_first();
+  EXPECT_NE(jobd->Jobctl({"status", "999"}).exit_code, 0);
+}
+
 TEST(DurabilityTest, RetentionRemovesOldFinishedJobs) {
   auto jobd = Jobd::Start({"--retain", "1s"}, 1);
   ASSERT_NE(jobd, nullptr);
@@ -245,6 +269,21 @@ TEST(DurabilityTest, AKilledWatchResumesWithoutGapsOrDuplicates) {
   }
   EXPECT_EQ(seen.size(), static_cast<size_t>(kTasks));
   for (const auto& [index, count] : seen) EXPECT_EQ(count, 1) << "index " << index;
+}
+
+TEST(DurabilityTest, AJobOverTheQueueLimitIsRefusedWhole) {
+  auto jobd = Jobd::Start({"--max-queued-tasks", "10"}, 1);
+  ASSERT_NE(jobd, nullptr);
+  CommandResult fits = jobd->Jobctl(Concat({"submit", "sleep"}, std::vector<std::string>(10, "1")));
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  CommandResult over = jobd->Jobctl(Concat({"submit", "echo"}, Numbers(11)));
+  EXPECT_EQ(over.exit_code, 2);
+  EXPECT_THAT(over.err, HasSubstr("queue full"));
+  auto client = Client::Connect(ClientOptions{jobd->endpoint()});
+  ASSERT_TRUE(client.ok());
+  auto jobs = (*client)->Jobs();
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->size(), 1u) << "nothing of the refused job may be kept";
 }
 
 // A raw client that asks for a window and never acknowledges.

@@ -17,6 +17,8 @@ class RecordingStore : public JobStore {
     ops.push_back(std::move(op));
     return ops.size();
   }
+  void Load(JobId job) override { loads.push_back(job); }
+  std::vector<JobId> loads;
   template <typename T>
   size_t Count() const {
     return static_cast<size_t>(std::count_if(ops.begin(), ops.end(), [](const StoreOp& op) {
@@ -180,6 +182,37 @@ TEST_F(SupervisorStoreTest, RestoreRequeuesUnfinishedTasksAndReplaysResults) {
   ASSERT_THAT(io_.sent[100], SizeIs(2));
   EXPECT_EQ(io_.sent[100][1].index, 2u);
   EXPECT_EQ(io_.sent[100][1].attempt, 2u);
+}
+
+TEST_F(SupervisorStoreTest, OldJobsAreReadBackFromTheStoreOnRequest) {
+  StoredJob old;
+  old.id = 7;
+  old.default_task = "echo";
+  old.finished_unix_us = 1;
+  StoredTask task;
+  task.args = {"x"};
+  task.attempts = 1;
+  task.finished = StoredTask::Final{TaskStatus::kOk, "x", "", 9, 5, 0};
+  old.tasks.push_back(task);
+  supervisor_->Restore({}, 10);
+  StartReady();
+
+  EXPECT_FALSE(supervisor_->Status(7).ok());
+  EXPECT_FALSE(supervisor_->LookUp("c", 1, StatusRequest{11})) << "never handed out";
+  ASSERT_TRUE(supervisor_->LookUp("c", 1, StatusRequest{7}));
+  ASSERT_TRUE(supervisor_->LookUp("w", 2, WatchRequest{7}));
+  EXPECT_EQ(store_.loads, std::vector<JobId>{7}) << "one read for both requests";
+  supervisor_->OnJobLoaded(7, old, Status::Ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.to_clients["c"], SizeIs(1));
+  EXPECT_EQ(std::get<StatusReply>(io_.to_clients["c"][0].body).jobs.at(0).ok, 1u);
+  ASSERT_GE(io_.to_clients["w"].size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<AcceptedReply>(io_.to_clients["w"][0].body));
+  EXPECT_EQ(io_.ResultsFor("w"), 1u);
+
+  ASSERT_TRUE(supervisor_->LookUp("c", 3, StatusRequest{8}));
+  supervisor_->OnJobLoaded(8, std::nullopt, Status::Ok());
+  EXPECT_EQ(std::get<ErrorReply>(io_.to_clients["c"].back().body).code, ErrorCode::kUnknownJob);
 }
 
 TEST_F(SupervisorStoreTest, DrainKeepsStoredQueuedTasksForTheNextStart) {

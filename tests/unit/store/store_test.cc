@@ -306,3 +306,23 @@ TEST_F(StoreTest, MeasureJobCreatedOf100kTasks) {
 
 }  // namespace
 }  // namespace jobd
+
+namespace jobd {
+namespace {
+
+TEST_F(StoreTest, LoadJobReadsOneJobOrNone) {
+  CreateFinished(5, 1000, 3);
+  Apply({JobCreated{MakeJob(6, 1)}});
+  Result<std::optional<StoredJob>> five = store_->LoadJob(5);
+  ASSERT_TRUE(five.ok()) << five.status().message();
+  ASSERT_TRUE(five->has_value());
+  EXPECT_EQ((*five)->id, 5u);
+  EXPECT_EQ((*five)->tasks.size(), 3u);
+  EXPECT_EQ((*five)->finished_unix_us, 1000);
+  Result<std::optional<StoredJob>> none = store_->LoadJob(99);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+}  // namespace
+}  // namespace jobd

@@ -213,3 +213,31 @@ TEST_F(StoreWriterTest, RejectsBadOptions) {
 
 }  // namespace
 }  // namespace jobd
+
+namespace jobd {
+namespace {
+
+TEST_F(StoreWriterTest, LoadJobAnswersAfterTheOpsQueuedBeforeIt) {
+  StartWriter(OpenStore());
+  writer_->Enqueue(JobCreated{MakeJob(3, 2)});
+  writer_->LoadJob(3);
+  writer_->LoadJob(4);
+  std::vector<Commit> commits = WaitForCommits([](const std::vector<Commit>& taken) {
+    return std::count_if(taken.begin(), taken.end(), [](const Commit& c) {
+             return c.loaded.has_value();
+           }) == 2;
+  });
+  std::vector<const Commit*> loads;
+  for (const Commit& c : commits) {
+    if (c.loaded) loads.push_back(&c);
+  }
+  ASSERT_EQ(loads.size(), 2u);
+  EXPECT_EQ(loads[0]->loaded->job, 3u);
+  ASSERT_TRUE(loads[0]->loaded->stored.has_value());
+  EXPECT_EQ(loads[0]->loaded->stored->tasks.size(), 2u);
+  EXPECT_EQ(loads[1]->loaded->job, 4u);
+  EXPECT_FALSE(loads[1]->loaded->stored.has_value());
+}
+
+}  // namespace
+}  // namespace jobd
