@@ -96,6 +96,7 @@ class Job {
   TaskResult ResultOf(uint32_t index) const;
 
   std::vector<Watcher>& watchers() { return watchers_; }
+  const std::vector<Watcher>& watchers() const { return watchers_; }
 
   JobInfo Info() const;
 

@@ -38,7 +38,12 @@ void Earliest(std::optional<TimePoint>& next, TimePoint candidate) {
 
 Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const Clock& clock,
                        spdlog::logger& log, JobStore* store)
-    : options_(options), io_(io), clock_(clock), log_(log), store_(store) {
+    : options_(options),
+      io_(io),
+      clock_(clock),
+      log_(log),
+      store_(store),
+      streams_(options.max_results_per_message, options.default_stream_window, io, log) {
   workers_.resize(options_.workers);
   for (uint32_t slot = 0; slot < workers_.size(); ++slot) workers_[slot].slot = slot;
 }
@@ -114,7 +119,7 @@ void Supervisor::Accept(std::unique_ptr<Job> job, const ClientId& client, Reques
                         bool watch, size_t window) {
   const JobId id = job->id();
   run_queue_.Add(id, job->priority());
-  if (watch) AddWatcher(*job, client, request_id, 0, window, std::nullopt);
+  if (watch) streams_.Open(*job, client, request_id, 0, window, std::nullopt);
   ScopedLogContext context(id, std::nullopt);
   const std::string timeout =
       job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
@@ -210,7 +215,7 @@ void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
     Job* job = FindJob(done.job);
     if (job == nullptr) continue;
     job->set_durable(done.results);
-    if (!job->watchers().empty()) streams_to_flush_.insert(job->id());
+    streams_.Changed(*job);
   }
 }
 
@@ -220,40 +225,14 @@ Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
   if (job == nullptr) return Status::NotFound(fmt::format("no job {}", request.job));
   std::optional<size_t> stop_at;
   if (!request.follow) stop_at = job->completion_order().size();
-  AddWatcher(*job, client, request_id, request.from_seq, request.window, stop_at);
+  streams_.Open(*job, client, request_id, request.from_seq, request.window, stop_at);
   return job->Info();
 }
 
-void Supervisor::AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
-                            size_t window, std::optional<size_t> stop_at) {
-  if (window == 0) window = options_.default_stream_window;
-  Watcher watcher{client, request_id, from, from, window, stop_at};
-  // The same stream asked again (a client resuming after a break) replaces
-  // the old one, so nothing is sent twice by two watchers.
-  auto& watchers = job.watchers();
-  auto same = std::find_if(watchers.begin(), watchers.end(), [&](const Watcher& w) {
-    return w.client == client && w.request_id == request_id;
-  });
-  if (same != watchers.end()) {
-    *same = watcher;
-  } else {
-    watchers.push_back(watcher);
-  }
-  streams_[{client, request_id}] = job.id();
-  streams_to_flush_.insert(job.id());
-}
-
 void Supervisor::Ack(const ClientId& client, RequestId request_id, uint64_t consumed) {
-  auto it = streams_.find({client, request_id});
-  if (it == streams_.end()) return;
-  Job* job = FindJob(it->second);
-  if (job == nullptr) return;
-  for (Watcher& w : job->watchers()) {
-    if (w.client == client && w.request_id == request_id) {
-      w.acked = std::max<size_t>(w.acked, std::min<uint64_t>(consumed, w.next));
-    }
-  }
-  streams_to_flush_.insert(job->id());
+  const std::optional<JobId> id = streams_.JobOf(client, request_id);
+  Job* job = id ? FindJob(*id) : nullptr;
+  if (job != nullptr) streams_.Ack(*job, client, request_id, consumed);
 }
 
 Result<CancelReply> Supervisor::Cancel(JobId id) {
@@ -558,7 +537,7 @@ size_t Supervisor::CancelQueuedTasks(Job& job, const std::string& reason) {
 }
 
 void Supervisor::OnJobChanged(Job& job) {
-  if (!job.watchers().empty()) streams_to_flush_.insert(job.id());
+  streams_.Changed(job);
   if (job.done() && (finished_jobs_.empty() || finished_jobs_.back() != job.id())) {
     const JobInfo info = job.Info();
     ScopedLogContext context(job.id(), std::nullopt);
@@ -647,7 +626,7 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
       Earliest(next, worker.last_sent + options_.heartbeat_interval);
     }
   }
-  if (streams_blocked_) Earliest(next, clock_.Now() + options_.blocked_stream_retry);
+  if (streams_.blocked()) Earliest(next, clock_.Now() + options_.blocked_stream_retry);
   return next;
 }
 
@@ -656,7 +635,7 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
 void Supervisor::Flush() {
   if (!draining_) DispatchTasks();
   SendShutdowns();
-  FlushStreams();
+  streams_.Flush([this](JobId id) { return FindJob(id); });
   ForgetOldJobs();
 }
 
@@ -725,62 +704,6 @@ void Supervisor::SendShutdowns() {
   }
 }
 
-void Supervisor::FlushStreams() {
-  streams_blocked_ = false;
-  for (auto it = streams_to_flush_.begin(); it != streams_to_flush_.end();) {
-    Job* job = FindJob(*it);
-    bool keep = false;
-    if (job != nullptr) {
-      auto& watchers = job->watchers();
-      watchers.erase(std::remove_if(watchers.begin(), watchers.end(),
-                                    [&](Watcher& w) {
-                                      if (FlushWatcher(*job, w)) return false;
-                                      streams_.erase({w.client, w.request_id});
-                                      return true;
-                                    }),
-                     watchers.end());
-      // Keep the job listed while a watcher could send more now; one held
-      // back by its window comes back with its next ack.
-      const size_t deliverable = job->deliverable();
-      const bool all_out = job->done() && deliverable == job->completion_order().size();
-      for (const Watcher& w : watchers) {
-        const bool backlog = w.next < deliverable || all_out;
-        if (backlog && w.next < w.acked + w.window) keep = true;
-      }
-    }
-    it = keep ? std::next(it) : streams_to_flush_.erase(it);
-  }
-}
-
-bool Supervisor::FlushWatcher(Job& job, Watcher& watcher) {
-  const std::vector<uint32_t>& order = job.completion_order();
-  while (true) {
-    ResultBatch batch;
-    batch.job = job.id();
-    const size_t last = std::min(watcher.stop_at.value_or(order.size()), job.deliverable());
-    const size_t end = std::max(
-        watcher.next, std::min({last, watcher.acked + watcher.window,
-                                watcher.next + options_.max_results_per_message}));
-    for (size_t i = watcher.next; i < end; ++i) batch.results.push_back(job.ResultOf(order[i]));
-    batch.done = end >= last && ((job.done() && last == order.size()) ||
-                                 (watcher.stop_at && end >= *watcher.stop_at));
-    // Caught up, or held back by the window until the client acknowledges.
-    if (batch.results.empty() && !batch.done) return true;
-    switch (io_.SendToClient(watcher.client, Reply{kProtocolVersion, watcher.request_id, batch})) {
-      case Delivery::kSent:
-        watcher.next = end;
-        if (batch.done) return false;
-        break;
-      case Delivery::kWouldBlock:
-        streams_blocked_ = true;
-        return true;
-      case Delivery::kGone:
-        log_.info("client gone; stopped streaming job {} to it", job.id());
-        return false;
-    }
-  }
-}
-
 void Supervisor::ForgetOldJobs() {
   while (finished_jobs_.size() > options_.retained_finished_jobs) {
     const JobId id = finished_jobs_.front();
@@ -788,7 +711,7 @@ void Supervisor::ForgetOldJobs() {
     if (job != nullptr && !job->watchers().empty()) break;  // still streaming
     finished_jobs_.pop_front();
     jobs_.erase(id);
-    streams_to_flush_.erase(id);  // watchers are gone: none left to unlist
+    streams_.Forget(id);
   }
 }
 

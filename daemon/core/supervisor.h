@@ -22,6 +22,7 @@
 
 #include "daemon/core/job.h"
 #include "daemon/core/job_store.h"
+#include "daemon/core/result_streams.h"
 #include "daemon/core/run_queue.h"
 #include "daemon/core/supervisor_io.h"
 #include "util/clock.h"
@@ -126,7 +127,7 @@ class Supervisor {
   void KillAll();
   bool AllWorkersGone() const { return by_pid_.empty(); }
   // True while some client still has results to receive.
-  bool HasPendingStreams() const { return !streams_to_flush_.empty(); }
+  bool HasPendingStreams() const { return streams_.pending(); }
 
  private:
   struct InFlight {
@@ -183,16 +184,10 @@ class Supervisor {
   void RecordFinished(Job& job, uint32_t index);
   size_t CancelQueuedTasks(Job& job, const std::string& reason);
   void OnJobChanged(Job& job);
-  void AddWatcher(Job& job, const ClientId& client, RequestId request_id, size_t from,
-                  size_t window, std::optional<size_t> stop_at);
 
   void DispatchTasks();
   bool SendTo(Worker& worker, const ToWorker& message);
   void SendShutdowns();
-  void FlushStreams();
-  // Sends as much of one watcher's backlog as the client takes. Returns
-  // false when the watcher is finished with (done sent, or client gone).
-  bool FlushWatcher(Job& job, Watcher& watcher);
   void ForgetOldJobs();
   WorkerState StateOf(const Worker& worker) const;
   Millis Liveness() const { return options_.heartbeat_interval * options_.heartbeat_misses; }
@@ -236,9 +231,7 @@ class Supervisor {
   RunQueue run_queue_;
   std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
-  std::set<JobId> streams_to_flush_;              // jobs whose watchers have news
-  std::map<std::pair<ClientId, RequestId>, JobId> streams_;  // every open stream
-  bool streams_blocked_ = false;                  // some client said "would block"
+  ResultStreams streams_;
   std::deque<JobId> finished_jobs_;               // oldest first, for retention
   uint64_t queued_ = 0;
   uint64_t running_ = 0;
