@@ -27,27 +27,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using SteadyTime = std::chrono::steady_clock;
 
-std::vector<std::string> Numbers(int count, const std::string& prefix = "") {
-  std::vector<std::string> items;
-  for (int i = 0; i < count; ++i) items.push_back(prefix + std::to_string(i));
-  return items;
-}
-
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-template <typename Predicate>
-bool Eventually(Predicate done, milliseconds limit = milliseconds(30000)) {
-  const auto deadline = SteadyTime::now() + limit;
-  while (SteadyTime::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return done();
-}
-
 std::optional<JobInfo> StatusOf(const Jobd& jobd, JobId job) {
   auto client = Client::Connect(ClientOptions{jobd.endpoint()});
   if (!client.ok()) return std::nullopt;
@@ -66,8 +45,7 @@ std::string FileBytes(const std::string& path) {
 int RestartMidJob(int stop_signal, int tasks) {
   auto jobd = Jobd::Start({}, 2);
   if (jobd == nullptr) return -1;
-  CommandResult submitted = jobd->Jobctl(Concat({"submit", "spin"}, std::vector<std::string>(
-                                                                        tasks, "1")));
+  CommandResult submitted = jobd->Jobctl(Concat({"submit", "spin"}, Repeat("1", tasks)));
   EXPECT_EQ(submitted.exit_code, 0) << submitted.err;
   const JobId job = std::stoull(submitted.out);
   EXPECT_TRUE(Eventually([&] {
@@ -239,7 +217,7 @@ TEST(DurabilityTest, AKilledWatchResumesWithoutGapsOrDuplicates) {
   ASSERT_NE(jobd, nullptr);
   constexpr int kTasks = 60;
   CommandResult submitted =
-      jobd->Jobctl(Concat({"submit", "sleep"}, std::vector<std::string>(kTasks, "20")));
+      jobd->Jobctl(Concat({"submit", "sleep"}, Repeat("20", kTasks)));
   ASSERT_EQ(submitted.exit_code, 0);
   const std::string job = submitted.out.substr(0, submitted.out.find('\n'));
   auto watch = jobd->StartJobctl({"--json", "watch", job});
@@ -274,7 +252,7 @@ TEST(DurabilityTest, AKilledWatchResumesWithoutGapsOrDuplicates) {
 TEST(DurabilityTest, AJobOverTheQueueLimitIsRefusedWhole) {
   auto jobd = Jobd::Start({"--max-queued-tasks", "10"}, 1);
   ASSERT_NE(jobd, nullptr);
-  CommandResult fits = jobd->Jobctl(Concat({"submit", "sleep"}, std::vector<std::string>(10, "1")));
+  CommandResult fits = jobd->Jobctl(Concat({"submit", "sleep"}, Repeat("1", 10)));
   EXPECT_EQ(fits.exit_code, 0) << fits.err;
   CommandResult over = jobd->Jobctl(Concat({"submit", "echo"}, Numbers(11)));
   EXPECT_EQ(over.exit_code, 2);

@@ -298,6 +298,21 @@ bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline) {
   return rc > 0;
 }
 
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<std::string> Repeat(const std::string& item, int times) {
+  return std::vector<std::string>(static_cast<size_t>(times), item);
+}
+
+std::vector<std::string> Numbers(int count, const std::string& prefix) {
+  std::vector<std::string> items;
+  for (int i = 0; i < count; ++i) items.push_back(prefix + std::to_string(i));
+  return items;
+}
+
 std::vector<nlohmann::json> JsonLines(const std::string& text) {
   std::vector<nlohmann::json> lines;
   size_t start = 0;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -107,6 +108,27 @@ class Jobd {
 
 // Waits (bounded) until a process that need not be our child has exited.
 bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline);
+
+// `a` followed by `b`, for building command lines.
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b);
+// `times` copies of `item`.
+std::vector<std::string> Repeat(const std::string& item, int times);
+// "prefix0", "prefix1", ... : `count` distinct items.
+std::vector<std::string> Numbers(int count, const std::string& prefix = "");
+
+// Waits (bounded) until `done` holds, checking every `tick`. For states only
+// the daemon knows (a job's counts, a worker's state), asking again is the
+// only event there is.
+template <typename Predicate>
+bool Eventually(Predicate done, std::chrono::milliseconds limit = std::chrono::seconds(30),
+                std::chrono::milliseconds tick = std::chrono::milliseconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(tick);
+  }
+  return done();
+}
 
 // Each non-empty line of `text` parsed as JSON.
 std::vector<nlohmann::json> JsonLines(const std::string& text);

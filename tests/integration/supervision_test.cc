@@ -24,15 +24,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using SteadyTime = std::chrono::steady_clock;
 
-std::vector<std::string> Repeat(const std::string& item, int times) {
-  return std::vector<std::string>(static_cast<size_t>(times), item);
-}
-
-std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::unique_ptr<Client> Connect(const Jobd& jobd) {
   auto client = Client::Connect(ClientOptions{jobd.endpoint()});
   EXPECT_TRUE(client.ok()) << client.status().message();
@@ -43,19 +34,6 @@ JobId SubmitJob(const Jobd& jobd, std::vector<std::string> args) {
   CommandResult r = jobd.Jobctl(Concat({"submit"}, args));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return std::stoull(r.out);
-}
-
-// Waits (bounded) until `done` holds, checking every `tick`. For states that
-// only the daemon knows, a question asked again is the only event there is.
-template <typename Predicate>
-bool Eventually(Predicate done, milliseconds limit = milliseconds(20000),
-                milliseconds tick = milliseconds(20)) {
-  const auto deadline = SteadyTime::now() + limit;
-  while (SteadyTime::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(tick);
-  }
-  return done();
 }
 
 double Median(std::vector<double> values) {
