@@ -177,6 +177,24 @@ JobInfo ReadJobInfo(wire::JobInfo::Reader in) {
   return j;
 }
 
+void WriteTaskInfos(capnp::List<wire::TaskInfo>::Builder out, const std::vector<TaskInfo>& tasks) {
+  for (unsigned i = 0; i < tasks.size(); ++i) {
+    out[i].setName(tasks[i].name);
+    out[i].setKind(tasks[i].kind);
+    out[i].setFile(tasks[i].file);
+    out[i].setDescription(tasks[i].description);
+  }
+}
+
+std::vector<TaskInfo> ReadTaskInfos(capnp::List<wire::TaskInfo>::Reader in) {
+  std::vector<TaskInfo> tasks;
+  for (auto t : in) {
+    tasks.push_back(TaskInfo{ToString(t.getName()), ToString(t.getKind()), ToString(t.getFile()),
+                             ToString(t.getDescription())});
+  }
+  return tasks;
+}
+
 template <typename... Ts>
 struct Overloaded : Ts... { using Ts::operator()...; };
 template <typename... Ts>
@@ -223,6 +241,7 @@ std::string EncodeRequest(const Request& request) {
                  [&](const LogsRequest&) { root.setLogs(); },
                  [&](const CancelRequest& c) { root.setCancel(c.job); },
                  [&](const AckRequest& a) { root.setAck(a.consumed); },
+                 [&](const TasksRequest&) { root.setTasks(); },
              },
              request.body);
   return Serialize(builder);
@@ -267,6 +286,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
       case wire::Request::LOGS: request.body = LogsRequest{}; break;
       case wire::Request::CANCEL: request.body = CancelRequest{in.getCancel()}; break;
       case wire::Request::ACK: request.body = AckRequest{in.getAck()}; break;
+      case wire::Request::TASKS: request.body = TasksRequest{}; break;
       default:
         return Status::InvalidArgument("unknown request type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -322,6 +342,12 @@ std::string EncodeReply(const Reply& reply) {
                    }
                  },
                  [&](const LogsReply& l) { root.initLogs().setPath(l.path); },
+                 [&](const TasksReply& t) {
+                   auto out = root.initTasks();
+                   WriteTaskInfos(out.initTasks(static_cast<unsigned>(t.tasks.size())), t.tasks);
+                   WriteArgs(out.initLoadErrors(static_cast<unsigned>(t.load_errors.size())),
+                             t.load_errors);
+                 },
                  [&](const CancelReply& c) {
                    auto out = root.initCancelled();
                    WriteJobInfo(out.initJob(), c.job);
@@ -389,6 +415,11 @@ Result<Reply> DecodeReply(std::string_view frame) {
         break;
       }
       case wire::Reply::LOGS: reply.body = LogsReply{ToString(in.getLogs().getPath())}; break;
+      case wire::Reply::TASKS: {
+        auto t = in.getTasks();
+        reply.body = TasksReply{ReadTaskInfos(t.getTasks()), ReadArgs(t.getLoadErrors())};
+        break;
+      }
       case wire::Reply::CANCELLED: {
         auto c = in.getCancelled();
         reply.body = CancelReply{ReadJobInfo(c.getJob()), c.getCancelledQueued(),
@@ -467,6 +498,10 @@ std::string EncodeFromWorker(const FromWorker& message) {
                    out.setPid(ready.pid);
                    out.setSlot(ready.slot);
                    out.setCredit(ready.credit);
+                   WriteTaskInfos(out.initTasks(static_cast<unsigned>(ready.tasks.size())),
+                                  ready.tasks);
+                   WriteArgs(out.initLoadErrors(static_cast<unsigned>(ready.load_errors.size())),
+                             ready.load_errors);
                  },
                  [&](const WorkerReport& report) {
                    auto out = root.initReport();
@@ -509,7 +544,8 @@ Result<FromWorker> DecodeFromWorker(std::string_view frame) {
     switch (in.which()) {
       case wire::FromWorker::READY: {
         auto r = in.getReady();
-        message.body = WorkerReady{r.getPid(), r.getSlot(), r.getCredit()};
+        message.body = WorkerReady{r.getPid(), r.getSlot(), r.getCredit(),
+                                   ReadTaskInfos(r.getTasks()), ReadArgs(r.getLoadErrors())};
         break;
       }
       case wire::FromWorker::REPORT: {

@@ -48,6 +48,7 @@ struct Request {
     logs @8 :Void;
     cancel @9 :UInt64;    # job id: cancel its queued and running tasks
     ack @10 :UInt64;      # results consumed on the stream of this requestId; no reply
+    tasks @11 :Void;      # the task names the workers know
   }
 }
 
@@ -89,7 +90,20 @@ struct Reply {
     workers @7 :List(WorkerInfo);
     logs @8 :LogsInfo;
     cancelled @9 :Cancelled;
+    tasks @10 :TaskList;
   }
+}
+
+struct TaskInfo {
+  name @0 :Text;
+  kind @1 :Text;               # "built-in" or "plugin"
+  file @2 :Text;               # the plugin's library, for plugins
+  description @3 :Text;        # one line
+}
+
+struct TaskList {
+  tasks @0 :List(TaskInfo);
+  loadErrors @1 :List(Text);   # plugins that failed to load, with the loader's message
 }
 
 struct Cancelled {
@@ -184,6 +198,8 @@ struct Ready {
   pid @0 :Int32;
   slot @1 :UInt32;
   credit @2 :UInt32;           # how many tasks it may hold at once
+  tasks @3 :List(TaskInfo);    # what it can run
+  loadErrors @4 :List(Text);   # plugins it could not load
 }
 
 struct Report {

@@ -59,6 +59,7 @@ struct WatchRequest {
 // Results consumed so far on the stream opened by the request with the same
 // request_id. Gets no reply.
 struct AckRequest { uint64_t consumed = 0; };
+struct TasksRequest {};
 struct StatusRequest { JobId job = 0; };
 struct JobsRequest {};
 struct WorkersRequest {};
@@ -67,7 +68,7 @@ struct CancelRequest { JobId job = 0; };
 
 using RequestBody = std::variant<PingRequest, SubmitRequest, WatchRequest, StatusRequest,
                                  JobsRequest, WorkersRequest, LogsRequest, CancelRequest,
-                                 AckRequest>;
+                                 AckRequest, TasksRequest>;
 
 struct Request {
   uint16_t version = kProtocolVersion;
@@ -134,6 +135,17 @@ struct WorkerInfo {
 };
 struct WorkersReply { std::vector<WorkerInfo> workers; };
 struct LogsReply { std::string path; };
+
+struct TaskInfo {
+  std::string name;
+  std::string kind;  // "built-in" or "plugin"
+  std::string file;  // the plugin's library, for plugins
+  std::string description;
+};
+struct TasksReply {
+  std::vector<TaskInfo> tasks;
+  std::vector<std::string> load_errors;  // plugins that failed to load, and why
+};
 struct CancelReply {
   JobInfo job;  // after the cancel
   uint32_t cancelled_queued = 0;
@@ -142,7 +154,7 @@ struct CancelReply {
 };
 
 using ReplyBody = std::variant<ErrorReply, PongReply, AcceptedReply, ResultBatch, StatusReply,
-                               WorkersReply, LogsReply, CancelReply>;
+                               WorkersReply, LogsReply, CancelReply, TasksReply>;
 
 struct Reply {
   uint16_t version = kProtocolVersion;
@@ -175,6 +187,8 @@ struct WorkerReady {
   int32_t pid = 0;
   uint32_t slot = 0;
   uint32_t credit = 1;
+  std::vector<TaskInfo> tasks;            // what it can run
+  std::vector<std::string> load_errors;  // plugins it could not load
 };
 
 struct Outcome {

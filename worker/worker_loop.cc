@@ -55,8 +55,15 @@ int WorkerLoop::Run() {
   // period to say anything after our Ready.
   last_heard_ = Clock::now();
   // TODO(protocol): raise the credit once the coordinator pipelines tasks.
-  Send(FromWorker{kProtocolVersion,
-                  WorkerReady{static_cast<int32_t>(getpid()), slot_, /*credit=*/1}});
+  WorkerReady ready;
+  ready.pid = static_cast<int32_t>(getpid());
+  ready.slot = slot_;
+  ready.credit = 1;
+  for (const TaskEntry* entry : registry_.List()) {
+    ready.tasks.push_back(TaskInfo{entry->name, std::string(TaskKindName(entry->kind)), "",
+                                   entry->description});
+  }
+  Send(FromWorker{kProtocolVersion, std::move(ready)});
   logger_.info("worker ready");
   FlushLogs();
 

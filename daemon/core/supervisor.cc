@@ -310,6 +310,16 @@ PongReply Supervisor::Pong() const {
   return pong;
 }
 
+void Supervisor::RecycleWorkers() {
+  size_t retiring = 0;
+  for (Worker& worker : workers_) {
+    if (worker.pid == 0 || worker.stop != StopReason::kNone || worker.retiring) continue;
+    worker.retiring = true;
+    ++retiring;
+  }
+  log_.info("recycling {} worker(s): each is replaced once its task is done", retiring);
+}
+
 std::optional<uint32_t> Supervisor::SlotOf(int32_t pid) const {
   auto it = by_pid_.find(pid);
   if (it == by_pid_.end()) return std::nullopt;
@@ -385,6 +395,10 @@ void Supervisor::OnReady(Worker& worker, const WorkerReady& ready) {
   }
   worker.ready = true;
   worker.credit = std::clamp<uint32_t>(ready.credit, 1, 64);
+  tasks_ = TasksReply{ready.tasks, ready.load_errors};
+  for (const std::string& error : ready.load_errors) {
+    log_.warn("worker[{}] pid {} could not load a plugin: {}", worker.slot, worker.pid, error);
+  }
   if (worker.predecessor_died) {
     log_.info("worker[{}] pid {} ready {:.1f} ms after its predecessor died", worker.slot,
               worker.pid, MillisBetween(*worker.predecessor_died, clock_.Now()));

@@ -100,6 +100,11 @@ class Supervisor {
   std::vector<JobInfo> Jobs() const;
   std::vector<WorkerInfo> Workers() const;
   PongReply Pong() const;  // pid left 0: the caller fills it
+  // The tasks the workers can run, as the newest ready worker told them.
+  const TasksReply& Tasks() const { return tasks_; }
+  // Replaces every worker, each once it has finished its task, so that new
+  // or changed plugins are picked up without a restart (SIGHUP).
+  void RecycleWorkers();
 
   // ---- worker events ----
   bool IsWorker(int32_t pid) const { return by_pid_.count(pid) != 0; }
@@ -232,6 +237,7 @@ class Supervisor {
   std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
   ResultStreams streams_;
+  TasksReply tasks_;
   std::deque<JobId> finished_jobs_;               // oldest first, for retention
   uint64_t queued_ = 0;
   uint64_t running_ = 0;

@@ -240,7 +240,10 @@ void Server::HandleSignals() {
         drain_deadline_ = clock_.Now() + config_.drain_timeout;
         break;
       case SIGHUP:
-        log_.info("SIGHUP received; nothing to reload yet");
+        log_.info("SIGHUP received: recycling the workers to reload plugins");
+        sd_notify(0, "RELOADING=1");
+        supervisor_.RecycleWorkers();
+        sd_notify(0, "READY=1");
         break;
       default:
         break;
@@ -383,6 +386,8 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
           reply.body = WorkersReply{std::move(workers)};
         } else if constexpr (std::is_same_v<T, LogsRequest>) {
           reply.body = LogsReply{log_writer_.path()};
+        } else if constexpr (std::is_same_v<T, TasksRequest>) {
+          reply.body = supervisor_.Tasks();
         } else if constexpr (std::is_same_v<T, AckRequest>) {
           // Handled before: acks get no reply.
         } else if constexpr (std::is_same_v<T, CancelRequest>) {

@@ -62,7 +62,7 @@ class SupervisorStoreTest : public ::testing::Test {
   }
   void StartReady() {
     supervisor_->Start();
-    supervisor_->OnWorkerMessage(100, FromWorker{kProtocolVersion, WorkerReady{100, 0, 1}});
+    supervisor_->OnWorkerMessage(100, FromWorker{kProtocolVersion, WorkerReady{100, 0, 1, {}, {}}});
   }
   void Complete(const Assignment& a) {
     WorkerReport report;

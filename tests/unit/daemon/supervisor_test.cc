@@ -74,7 +74,7 @@ class SupervisorTest : public ::testing::Test {
     supervisor_->Start();
   }
   void Ready(int32_t pid, uint32_t slot, uint32_t credit = 1) {
-    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, slot, credit}});
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, slot, credit, {}, {}}});
   }
   void Heartbeat(int32_t pid) {
     supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, jobd::Heartbeat{}});
@@ -377,7 +377,7 @@ TEST_F(SupervisorTest, CrashIsRetriedExactlyUpToTheRetryLimit) {
     ASSERT_TRUE(supervisor.Submit("c", 1, request).ok());
     for (uint32_t attempt = 1; attempt <= retries + 1; ++attempt) {
       const int32_t pid = io.LastSpawned();
-      supervisor.OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, 0, 1}});
+      supervisor.OnWorkerMessage(pid, FromWorker{kProtocolVersion, WorkerReady{pid, 0, 1, {}, {}}});
       supervisor.Flush();
       ASSERT_THAT(io.TasksSentTo(pid), SizeIs(1)) << "attempt " << attempt;
       EXPECT_EQ(io.TasksSentTo(pid)[0].attempt, attempt);
@@ -667,6 +667,36 @@ TEST_F(SupervisorTest, WatchWithoutFollowEndsAtWhatIsDoneNow) {
   EXPECT_THAT(io_.ResultsFor("w", &done), SizeIs(1));
   EXPECT_TRUE(done);
   EXPECT_EQ(supervisor_->Status(job->job)->state, JobState::kRunning);
+}
+
+TEST_F(SupervisorTest, RecycleReplacesEachWorkerAfterItsTask) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"a"})).ok());
+  supervisor_->Flush();
+  supervisor_->RecycleWorkers();
+  supervisor_->Flush();
+  // The idle one is told to go at once; the busy one after its task.
+  ASSERT_THAT(io_.to_workers[101], SizeIs(1));
+  EXPECT_TRUE(std::holds_alternative<ShutdownWorker>(io_.to_workers[101][0].body));
+  EXPECT_THAT(io_.to_workers[100], SizeIs(1));
+  Complete(100, io_.TasksSentTo(100)[0], true, "a");
+  supervisor_->Flush();
+  ASSERT_THAT(io_.to_workers[100], SizeIs(2));
+  supervisor_->OnWorkerExited(101, ExitStatus{false, 0});
+  supervisor_->OnWorkerExited(100, ExitStatus{false, 0});
+  EXPECT_THAT(io_.spawned, SizeIs(4));
+}
+
+TEST_F(SupervisorTest, TasksAreWhatTheNewestReadyWorkerKnows) {
+  Start(1);
+  WorkerReady ready{100, 0, 1, {TaskInfo{"echo", "built-in", "", "returns its arguments"}},
+                    {"libbad.so: undefined symbol: x"}};
+  supervisor_->OnWorkerMessage(100, FromWorker{kProtocolVersion, ready});
+  ASSERT_THAT(supervisor_->Tasks().tasks, SizeIs(1));
+  EXPECT_EQ(supervisor_->Tasks().tasks[0].name, "echo");
+  EXPECT_THAT(supervisor_->Tasks().load_errors, SizeIs(1));
 }
 
 TEST(ExitStatusTest, DescribesSignalsAndCodes) {
