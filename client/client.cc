@@ -302,6 +302,13 @@ Result<CancelReply> Client::Cancel(JobId job) {
   return std::move(*cancel);
 }
 
+Result<TasksReply> Client::Tasks() {
+  Result<ReplyBody> reply = Call(TasksRequest{});
+  if (!reply.ok()) return reply.status();
+  if (auto* tasks = std::get_if<TasksReply>(&*reply)) return std::move(*tasks);
+  return Unexpected("tasks");
+}
+
 Result<std::string> Client::LogPath() {
   Result<ReplyBody> reply = Call(LogsRequest{});
   if (!reply.ok()) return reply.status();

@@ -80,6 +80,8 @@ class Client {
   Result<std::vector<WorkerInfo>> Workers();
   // The daemon's jobd.jsonl.
   Result<std::string> LogPath();
+  // The tasks the workers can run, and the plugins they could not load.
+  Result<TasksReply> Tasks();
   // Cancels the job's queued and running tasks. A job that had already
   // finished is no error (already_finished); an unknown one is NotFound.
   // Cancelled tasks still reach an open stream as kCancelled results.

@@ -343,6 +343,21 @@ int RunWorkers(const GlobalOptions& global) {
   return kExitOk;
 }
 
+int RunTasks(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<TasksReply> tasks = (*client)->Tasks();
+  if (!tasks.ok()) return Fail(tasks.status());
+  if (global.json) {
+    for (const TaskInfo& task : tasks->tasks) PrintLine(TaskJsonLine(task));
+  } else {
+    PrintLine(TasksTable(tasks->tasks));
+  }
+  // Plugins that failed to load are worth a word, not a failure: the rest runs.
+  for (const std::string& error : tasks->load_errors) PrintError("plugin not loaded: " + error);
+  return kExitOk;
+}
+
 // Prints one stored log line, if it passes the filters. Lines that do not
 // parse are printed as they are: a log reader must never hide anything.
 void PrintLogLine(const GlobalOptions& global, const LogsOptions& options,
@@ -456,6 +471,8 @@ int Main(int argc, char** argv) {
   jobs->add_option("--state", jobs_state, "only jobs in this state")
       ->check(CLI::IsMember({"running", "done"}));
   CLI::App* workers = app.add_subcommand("workers", "the worker processes");
+  CLI::App* tasks = app.add_subcommand(
+      "tasks", "the tasks the workers can run (built-in and plugins), and plugins that failed");
 
   LogsOptions logs_options;
   int32_t log_pid = 0;
@@ -486,6 +503,7 @@ int Main(int argc, char** argv) {
   if (cancel->parsed()) return RunCancel(global, cancel_job);
   if (jobs->parsed()) return RunJobs(global, jobs_state);
   if (workers->parsed()) return RunWorkers(global);
+  if (tasks->parsed()) return RunTasks(global);
   if (logs->parsed()) {
     if (log_pid_option->count() > 0) logs_options.pid = log_pid;
     if (log_job_option->count() > 0) logs_options.job = log_job;

@@ -227,4 +227,21 @@ std::string WorkerJsonLine(const WorkerInfo& w) {
   return Dump(json);
 }
 
+std::string TasksTable(const std::vector<TaskInfo>& tasks) {
+  std::vector<std::vector<std::string>> rows = {{"NAME", "KIND", "DESCRIPTION", "FILE"}};
+  for (const TaskInfo& t : tasks) {
+    rows.push_back({t.name, t.kind, t.description, t.file.empty() ? "-" : t.file});
+  }
+  return Table(rows);
+}
+
+std::string TaskJsonLine(const TaskInfo& t) {
+  Json json;
+  json["name"] = t.name;
+  json["kind"] = t.kind;
+  json["file"] = t.file.empty() ? Json(nullptr) : Json(t.file);
+  json["description"] = t.description;
+  return Dump(json);
+}
+
 }  // namespace jobd

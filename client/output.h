@@ -51,6 +51,10 @@ std::string WorkersTable(const std::vector<WorkerInfo>& workers);
 // job and task are null when the worker has no job.
 std::string WorkerJsonLine(const WorkerInfo& worker);
 
+// `jobctl tasks`: NAME KIND DESCRIPTION FILE, or one JSON object a task.
+std::string TasksTable(const std::vector<TaskInfo>& tasks);
+std::string TaskJsonLine(const TaskInfo& task);
+
 // "41.2 ms", "1.50 s", "2m05s", "1h02m".
 std::string HumanDuration(uint64_t micros);
 

@@ -388,6 +388,23 @@ TEST_F(JobdTest, SecondDaemonOnTheSameSocketIsRefused) {
   EXPECT_EQ(jobd_->Jobctl({"ping"}).exit_code, 0);
 }
 
+TEST_F(JobdTest, TasksListsTheBuiltInsWithTheirKind) {
+  StartJobd(1);
+  CommandResult r = jobd_->Jobctl({"--json", "tasks"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> names;
+  for (const json& task : JsonLines(r.out)) {
+    names.insert(task["name"].get<std::string>());
+    if (task["kind"] == "built-in") {
+      EXPECT_TRUE(task["file"].is_null());
+    }
+    EXPECT_FALSE(task["description"].get<std::string>().empty());
+  }
+  for (const char* name : {"sum_to_num", "spin", "sleep", "echo", "fail", "crash"}) {
+    EXPECT_TRUE(names.count(name)) << name;
+  }
+}
+
 TEST_F(JobdTest, PingAnswersWhileEveryWorkerIsBusy) {
   StartJobd(2);
   CommandResult submitted = jobd_->Jobctl({"submit", "spin", "3000", "3000", "3000"});

@@ -186,5 +186,12 @@ TEST(OutputTest, ProgressLineRedrawsAtMostTenTimesASecond) {
   std::fclose(out);
 }
 
+TEST(OutputTest, TaskJsonLineHasNullFileForBuiltIns) {
+  EXPECT_EQ(TaskJsonLine(TaskInfo{"echo", "built-in", "", "returns"}),
+            R"({"name":"echo","kind":"built-in","file":null,"description":"returns"})");
+  EXPECT_EQ(TaskJsonLine(TaskInfo{"sha256", "plugin", "/p/sha256.so", "digest"}),
+            R"({"name":"sha256","kind":"plugin","file":"/p/sha256.so","description":"digest"})");
+}
+
 }  // namespace
 }  // namespace jobd
