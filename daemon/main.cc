@@ -37,6 +37,7 @@ struct Flags {
   size_t keep_finished = 1000;
   std::string retain = "7d";
   std::string worker_binary = jobd::DefaultWorkerBinary();
+  std::string plugin_dir = jobd::DefaultPluginDir();
 };
 
 }  // namespace
@@ -96,6 +97,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--retain", flags.retain,
                  "How long the store keeps a finished job and its results")
+      ->capture_default_str();
+  app.add_option("--plugin-dir", flags.plugin_dir,
+                 "Workers load every *.so here as plugin tasks; SIGHUP reloads (empty: none)")
       ->capture_default_str();
   app.add_option("--worker-binary", flags.worker_binary, "The jobd-worker program")
       ->capture_default_str();
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
   jobd::ServerConfig config;
   config.client_endpoint = flags.socket;
   config.worker_binary = flags.worker_binary;
+  config.plugin_dir = flags.plugin_dir;
   config.workers = flags.workers;
   config.log_level = *level;
   config.drain_timeout = std::chrono::duration_cast<jobd::Millis>(*drain);

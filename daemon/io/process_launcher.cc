@@ -42,6 +42,10 @@ Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
       options_.log_level,       "--heartbeat-interval-ms",
       std::to_string(options_.heartbeat_interval_ms), "--heartbeat-misses",
       std::to_string(options_.heartbeat_misses)};
+  if (!options_.plugin_dir.empty()) {
+    args.push_back("--plugin-dir");
+    args.push_back(options_.plugin_dir);
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -103,6 +107,14 @@ std::string DefaultWorkerBinary() {
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "jobd-worker";
   return (self.parent_path() / "jobd-worker").string();
+}
+
+std::string DefaultPluginDir() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const auto dir = self.parent_path().parent_path() / "lib" / "jobd" / "plugins";
+  return std::filesystem::is_directory(dir, ec) ? dir.string() : "";
 }
 
 }  // namespace jobd

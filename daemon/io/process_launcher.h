@@ -19,6 +19,7 @@ struct LaunchOptions {
   std::string log_level;
   int64_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_misses = 3;
+  std::string plugin_dir;  // empty: no plugins
 };
 
 class ProcessLauncher {
@@ -42,5 +43,8 @@ class ProcessLauncher {
 
 // The jobd-worker next to the running executable.
 std::string DefaultWorkerBinary();
+// <dir of the executable>/../lib/jobd/plugins if it exists (the build tree
+// and an installed /usr/bin/jobd alike), else empty.
+std::string DefaultPluginDir();
 
 }  // namespace jobd

@@ -57,7 +57,7 @@ Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
       launcher_(LaunchOptions{config_.worker_binary, worker_endpoint_,
                               std::string(LogLevelName(config_.log_level)),
                               config_.supervisor.heartbeat_interval.count(),
-                              config_.supervisor.heartbeat_misses}),
+                              config_.supervisor.heartbeat_misses, config_.plugin_dir}),
       supervisor_(config_.supervisor, *this, clock_, log_,
                   config_.store_path.empty() ? nullptr : &store_link_) {}
 

@@ -27,6 +27,7 @@ struct ServerConfig {
   // Finished jobs are removed from the store this long after they finished.
   Micros retain{std::chrono::hours(7 * 24)};
   std::string worker_binary;
+  std::string plugin_dir;  // empty: no plugins
   uint32_t workers = 1;
   LogLevel log_level = LogLevel::kInfo;
   // How long a drain may take before what still runs is killed.
