@@ -7,6 +7,7 @@ packages=(
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libsystemd-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libpng-dev libssl-dev
 )
 
 missing=()

@@ -2,6 +2,12 @@
 //
 //   jobd-worker --endpoint E --slot K [--coordinator-pid P] [--log-level L]
 //               [--heartbeat-interval-ms N] [--heartbeat-misses N]
+//               [--plugin-dir DIR] [--max-output BYTES]
+//
+// --plugin-dir: every *.so in DIR is loaded as a plugin (include/jobd/task.h);
+// those that fail are reported in Ready and logged, and the worker runs the
+// rest. --max-output bounds what one plugin task may return (1 MiB default;
+// "512K", "2M" and plain byte counts are accepted).
 //
 // Exit status: 0 after ShutdownWorker, 1 when the coordinator is already
 // gone at start, 2 for bad flags, a ZeroMQ error or a failure to start the
@@ -17,6 +23,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
@@ -24,10 +32,12 @@
 #include <zmq.hpp>
 
 #include "util/endpoints.h"
+#include "util/size.h"
 #include "util/log_record.h"
 #include "util/record_sink.h"
 #include "worker/builtin_tasks.h"
 #include "worker/pending_logs.h"
+#include "worker/plugin_loader.h"
 #include "worker/task_registry.h"
 #include "worker/worker_loop.h"
 
@@ -57,6 +67,8 @@ struct Options {
   jobd::LogLevel level = jobd::LogLevel::kInfo;
   std::chrono::milliseconds heartbeat_interval{1000};
   uint32_t heartbeat_misses = 3;
+  std::string plugin_dir;  // empty: no plugins
+  uint64_t max_output = jobd::kDefaultMaxOutputBytes;
 };
 
 // Ends the process with the loop's exit status (see the end); throws
@@ -79,6 +91,8 @@ struct Options {
 
   jobd::TaskRegistry registry;
   jobd::RegisterBuiltinTasks(registry);
+  std::vector<std::string> load_errors =
+      jobd::LoadPlugins(options.plugin_dir, options.max_output, registry, logger);
 
   // The context is declared first so that it is destroyed last.
   zmq::context_t context(1);
@@ -89,7 +103,8 @@ struct Options {
   socket.connect(options.endpoint);
 
   jobd::WorkerLoop loop(socket, registry, options.slot, logger, pending_logs,
-                       options.heartbeat_interval, options.heartbeat_misses);
+                       options.heartbeat_interval, options.heartbeat_misses,
+                       std::move(load_errors));
   int code;
   try {
     code = loop.Run();
@@ -130,6 +145,8 @@ int main(int argc, char** argv) {
   std::string log_level_name = "info";
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_misses = 3;
+  std::string plugin_dir;
+  std::string max_output_text = "1M";
   app.add_option("--endpoint", endpoint, "coordinator's worker endpoint")->required();
   app.add_option("--slot", slot, "this worker's slot number")->required();
   app.add_option("--coordinator-pid", coordinator_pid,
@@ -144,6 +161,11 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-misses", heartbeat_misses,
                  "exit (status 4) when the coordinator is silent for this many intervals")
       ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  app.add_option("--plugin-dir", plugin_dir,
+                 "load every *.so in this directory as a plugin (none when empty)");
+  app.add_option("--max-output", max_output_text,
+                 "fail a plugin task whose output is over this size (e.g. 1M, 65536)")
       ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -166,6 +188,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "jobd-worker: %s\n", valid.message().c_str());
     return kExitStartupError;
   }
+  jobd::Result<uint64_t> max_output = jobd::ParseSize(max_output_text);
+  if (!max_output.ok()) {
+    std::fprintf(stderr, "jobd-worker: --max-output: %s\n",
+                 max_output.status().message().c_str());
+    return kExitStartupError;
+  }
   RestoreDefaultSignals();
 
   Options options;
@@ -174,6 +202,8 @@ int main(int argc, char** argv) {
   options.level = *level;
   options.heartbeat_interval = std::chrono::milliseconds(heartbeat_interval_ms);
   options.heartbeat_misses = heartbeat_misses;
+  options.plugin_dir = plugin_dir;
+  options.max_output = *max_output;
 
   // cppzmq throws; this is the edge where that becomes an exit status.
   try {

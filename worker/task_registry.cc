@@ -7,6 +7,7 @@ namespace jobd {
 std::string_view TaskKindName(TaskKind kind) {
   switch (kind) {
     case TaskKind::kBuiltin: return "built-in";
+    case TaskKind::kPlugin: return "plugin";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
-// TaskRegistry: the tasks a worker can run, by name. Built-in tasks only for
-// now; plugins and external commands will register here too (TaskKind).
+// TaskRegistry: the tasks a worker can run, by name: the built-in tasks and
+// those of plugins (worker/plugin_loader.h); external commands will register
+// here too (TaskKind).
 #pragma once
 
 #include <functional>
@@ -24,11 +25,11 @@ struct TaskOutput {
 
 using TaskFunction = std::function<TaskOutput(const std::vector<std::string>& args)>;
 
-// Where a task comes from. The seam for plugins and exec tasks, which will
-// come with their own kinds.
-enum class TaskKind { kBuiltin };
+// Where a task comes from. The seam for exec tasks, which will come with a
+// kind of their own.
+enum class TaskKind { kBuiltin, kPlugin };
 
-// "built-in"
+// "built-in", "plugin"
 std::string_view TaskKindName(TaskKind kind);
 
 struct TaskEntry {
@@ -36,6 +37,7 @@ struct TaskEntry {
   TaskKind kind = TaskKind::kBuiltin;
   std::string description;  // one line, for `jobctl tasks`
   TaskFunction function;
+  std::string file;  // the shared library of a plugin task; empty for built-ins
 };
 
 // Not thread safe; fill it at start-up, then only read it.

@@ -29,14 +29,15 @@ std::chrono::milliseconds CeilMillis(std::chrono::steady_clock::duration d) {
 WorkerLoop::WorkerLoop(zmq::socket_ref socket, const TaskRegistry& registry,
                        uint32_t slot, spdlog::logger& logger, PendingLogs& logs,
                        std::chrono::milliseconds heartbeat_interval,
-                       uint32_t heartbeat_misses)
+                       uint32_t heartbeat_misses, std::vector<std::string> load_errors)
     : socket_(socket),
       registry_(registry),
       slot_(slot),
       logger_(logger),
       logs_(logs),
       heartbeat_interval_(heartbeat_interval),
-      heartbeat_misses_(heartbeat_misses) {}
+      heartbeat_misses_(heartbeat_misses),
+      load_errors_(std::move(load_errors)) {}
 
 WorkerLoop::~WorkerLoop() = default;
 
@@ -60,9 +61,10 @@ int WorkerLoop::Run() {
   ready.slot = slot_;
   ready.credit = 1;
   for (const TaskEntry* entry : registry_.List()) {
-    ready.tasks.push_back(TaskInfo{entry->name, std::string(TaskKindName(entry->kind)), "",
-                                   entry->description});
+    ready.tasks.push_back(TaskInfo{entry->name, std::string(TaskKindName(entry->kind)),
+                                   entry->file, entry->description});
   }
+  ready.load_errors = load_errors_;
   Send(FromWorker{kProtocolVersion, std::move(ready)});
   logger_.info("worker ready");
   FlushLogs();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -32,10 +33,12 @@ class WorkerLoop {
   // WorkerLoop (the task thread uses `registry` and `logger` until then).
   // The worker sends something at least every `heartbeat_interval` and gives
   // up on a coordinator it has heard nothing from for
-  // `heartbeat_interval * heartbeat_misses`.
+  // `heartbeat_interval * heartbeat_misses`. `load_errors` (the plugins that
+  // could not be loaded, and why) go to the coordinator in Ready.
   WorkerLoop(zmq::socket_ref socket, const TaskRegistry& registry, uint32_t slot,
              spdlog::logger& logger, PendingLogs& logs,
-             std::chrono::milliseconds heartbeat_interval, uint32_t heartbeat_misses);
+             std::chrono::milliseconds heartbeat_interval, uint32_t heartbeat_misses,
+             std::vector<std::string> load_errors = {});
   // Waits for a task in progress (see ~TaskRunner).
   ~WorkerLoop();
   WorkerLoop(const WorkerLoop&) = delete;
@@ -77,6 +80,7 @@ class WorkerLoop {
   PendingLogs& logs_;
   const std::chrono::milliseconds heartbeat_interval_;
   const uint32_t heartbeat_misses_;
+  const std::vector<std::string> load_errors_;
 
   // Run()'s thread only.
   Clock::time_point last_heard_{};  // anything from the coordinator

@@ -34,7 +34,7 @@ class TaskRunnerTest : public ::testing::Test {
       return TaskOutput::Success("counted");
     };
     EXPECT_TRUE(
-        registry_.Register(TaskEntry{"count", TaskKind::kBuiltin, "for tests", count}).ok());
+        registry_.Register(TaskEntry{"count", TaskKind::kBuiltin, "for tests", count, ""}).ok());
   }
 
   void MakeRunner() {

@@ -81,7 +81,7 @@ class WorkerLoopTest : public ::testing::Test {
   }
 
   void Start(milliseconds interval = kInterval, uint32_t misses = kManyMisses) {
-    loop_.emplace(dealer_, registry_, kSlot, logger_, logs_, interval, misses);
+    loop_.emplace(dealer_, registry_, kSlot, logger_, logs_, interval, misses, load_errors_);
     std::packaged_task<int()> run([this] { return loop_->Run(); });
     exit_code_ = run.get_future();
     thread_ = std::thread(std::move(run));
@@ -110,7 +110,7 @@ class WorkerLoopTest : public ::testing::Test {
       return TaskOutput::Success("released");
     };
     ASSERT_TRUE(
-        registry_.Register(TaskEntry{"block", TaskKind::kBuiltin, "for tests", block}).ok());
+        registry_.Register(TaskEntry{"block", TaskKind::kBuiltin, "for tests", block, ""}).ok());
   }
   bool WaitForBlockBody() {
     return body_started_.get_future().wait_for(kWait) == std::future_status::ready;
@@ -201,6 +201,7 @@ class WorkerLoopTest : public ::testing::Test {
   bool released_ = false;
   TaskRegistry registry_;
   bool answer_heartbeats_ = false;  // Gather() plays a live coordinator
+  std::vector<std::string> load_errors_;  // what Start() passes on
   std::optional<WorkerLoop> loop_;  // made by Start()
   std::future<int> exit_code_;
   std::thread thread_;
@@ -216,6 +217,40 @@ TEST_F(WorkerLoopTest, ReadyComesFirstThenItsLogRecord) {
   EXPECT_EQ(ready.level, LogLevel::kInfo);
   EXPECT_FALSE(ready.job.has_value());
   EXPECT_FALSE(ready.task.has_value());
+
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ReadyListsPluginTasksWithTheirFileAndTheLoadErrors) {
+  auto noop = [](const std::vector<std::string>&) { return TaskOutput::Success(""); };
+  ASSERT_TRUE(registry_
+                  .Register(TaskEntry{"p_task", TaskKind::kPlugin, "from a plugin", noop,
+                                      "/plugins/p.so"})
+                  .ok());
+  load_errors_ = {"/plugins/bad.so: invalid ELF header"};
+  Start();
+  std::optional<FromWorker> first = Receive();
+  ASSERT_TRUE(first.has_value());
+  const auto* ready = std::get_if<WorkerReady>(&first->body);
+  ASSERT_NE(ready, nullptr);
+  bool found_plugin = false, found_builtin = false;
+  for (const TaskInfo& task : ready->tasks) {
+    if (task.name == "p_task") {
+      found_plugin = true;
+      EXPECT_EQ(task.kind, "plugin");
+      EXPECT_EQ(task.file, "/plugins/p.so");
+      EXPECT_EQ(task.description, "from a plugin");
+    }
+    if (task.name == "echo") {
+      found_builtin = true;
+      EXPECT_EQ(task.kind, "built-in");
+      EXPECT_EQ(task.file, "");
+    }
+  }
+  EXPECT_TRUE(found_plugin);
+  EXPECT_TRUE(found_builtin);
+  EXPECT_EQ(ready->load_errors, load_errors_);
 
   Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
