@@ -3,6 +3,8 @@
 // plugin task runs through `jobctl map`. The plugins are the build's
 // (lib/jobd/plugins, lib/jobd/test-plugins), copied into a directory of
 // the test's own so that it can add broken ones.
+#include <signal.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -93,6 +95,26 @@ TEST_F(PluginsTest, PluginFailuresAreTaskFailures) {
   EXPECT_EQ(lines[1]["status"], "failed");
   EXPECT_EQ(lines[1]["error"],
             "sha256: " + Data("missing") + ": cannot open: No such file or directory");
+}
+
+TEST_F(PluginsTest, SighupReloadsPluginsWithoutARestart) {
+  auto has_task = [&](const std::string& name) {
+    CommandResult r = jobd_->Jobctl({"--json", "tasks"});
+    for (const json& task : JsonLines(r.out)) {
+      if (task["name"] == name) return true;
+    }
+    return false;
+  };
+  ASSERT_FALSE(has_task("t_echo"));
+  const pid_t before = jobd_->pid();
+  pt::CopyInto(pt::TestPluginDir() + "/good.so", plugins_.path(), "good.so");
+  jobd_->Signal(SIGHUP);
+  // The workers are replaced one by one; the newest lists the new plugin.
+  EXPECT_TRUE(Eventually([&] { return has_task("t_echo"); }))
+      << jobd_->Jobctl({"tasks"}).out;
+  EXPECT_EQ(jobd_->pid(), before);
+  CommandResult r = jobd_->Jobctl({"--json", "map", "t_echo", "loaded"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace
