@@ -55,15 +55,6 @@ std::vector<Reply> OutOfOrderJob(const Request& request) {
           FakeJobd::ReplyTo(request, ResultBatch{9, Numbered(2, {At(9, 1)}), true})};
 }
 
-std::unique_ptr<Client> MustConnect(const FakeJobd& server, Millis liveness = Millis(5000)) {
-  ClientOptions options;
-  options.endpoint = server.endpoint();
-  options.liveness_timeout = liveness;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().message();
-  return client.ok() ? std::move(*client) : nullptr;
-}
-
 std::vector<uint32_t> Drain(ResultStream& stream) {
   std::vector<uint32_t> indexes;
   while (true) {

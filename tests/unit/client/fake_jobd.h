@@ -14,6 +14,9 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include <gtest/gtest.h>
+
+#include "client/client.h"
 #include "proto/codec.h"
 #include "proto/messages.h"
 
@@ -94,5 +97,16 @@ class FakeJobd {
   std::vector<std::string> identities_;  // guarded by mutex_
   std::thread thread_;
 };
+
+// A Client connected to `server`; fails the test (and returns null) if not.
+inline std::unique_ptr<Client> MustConnect(const FakeJobd& server,
+                                           Millis liveness = Millis(5000)) {
+  ClientOptions options;
+  options.endpoint = server.endpoint();
+  options.liveness_timeout = liveness;
+  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  EXPECT_TRUE(client.ok()) << client.status().message();
+  return client.ok() ? std::move(*client) : nullptr;
+}
 
 }  // namespace jobd

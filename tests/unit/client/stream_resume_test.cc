@@ -49,15 +49,6 @@ FakeJobd::Handler WithPong(FakeJobd::Handler rest) {
   };
 }
 
-std::unique_ptr<Client> MustConnect(const FakeJobd& server, Millis liveness = Millis(5000)) {
-  ClientOptions options;
-  options.endpoint = server.endpoint();
-  options.liveness_timeout = liveness;
-  Result<std::unique_ptr<Client>> client = Client::Connect(options);
-  EXPECT_TRUE(client.ok()) << client.status().message();
-  return client.ok() ? std::move(*client) : nullptr;
-}
-
 // Everything the stream hands out, to its end.
 std::vector<TaskResult> Drain(ResultStream& stream) {
   std::vector<TaskResult> results;
