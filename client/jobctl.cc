@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/command_request.h"
 #include "client/log_tail.h"
 #include "client/output.h"
 #include "client/progress_line.h"
@@ -66,8 +68,9 @@ struct GlobalOptions {
 };
 
 struct SubmitOptions {
-  std::string task;
-  std::vector<std::string> args;
+  // TASK ARG..., or with --exec the ITEMs, or for run the command's words.
+  std::vector<std::string> words;
+  CommandFlags command;
   uint32_t retries = 1;
   std::string timeout;
   int32_t priority = 0;
@@ -90,6 +93,8 @@ struct StreamMode {
   uint64_t skipped = 0;
   // `results`: what is done now, from a job that may still be running.
   bool snapshot = false;
+  // `run`: the command's own output instead of result lines.
+  bool raw = false;
 };
 
 struct LogsOptions {
@@ -108,6 +113,22 @@ void PrintLine(const std::string& line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+
+// `jobctl run`: the command's stdout to stdout and its stderr's tail to
+// stderr, as if it had run here; how it failed, if it did, as a last line.
+void PrintRaw(const TaskResult& result) {
+  std::fwrite(result.result.data(), 1, result.result.size(), stdout);
+  std::fflush(stdout);
+  if (result.command) std::fwrite(result.error.data(), 1, result.error.size(), stderr);
+  if (result.status == TaskStatus::kOk) return;
+  std::string why = TaskStatusName(result.status);
+  if (result.command) {
+    why += " (" + CommandEndText(*result.command) + ")";
+  } else if (!result.error.empty()) {
+    why += ": " + result.error;
+  }
+  PrintError(why);
 }
 
 // Connection trouble and requests the daemon rejects as malformed are the
@@ -129,9 +150,40 @@ Result<std::unique_ptr<Client>> Open(const GlobalOptions& global) {
   return Client::Connect(options);
 }
 
-Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
+std::string WorkingDirectory() {
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  return ec ? "/" : cwd;
+}
+
+// The tasks of map/submit: TASK ARG..., or a command per ITEM with --exec.
+Status AddTasks(const SubmitOptions& options, SubmitRequest& request) {
+  if (!options.command.exec.empty()) {
+    Result<std::vector<TaskInput>> tasks = CommandTasks(options.command, options.words);
+    if (!tasks.ok()) return tasks.status();
+    request.default_task = kCommandTaskName;
+    request.tasks = std::move(*tasks);
+    return Status::Ok();
+  }
+  if (options.command.AnyOption()) {
+    return Status::InvalidArgument(
+        "--shell, --cwd, --env, --stdin, --max-output, --memory-limit and --cpu-limit apply "
+        "to commands only (--exec, or jobctl run)");
+  }
+  if (options.words.size() < 2) {
+    return Status::InvalidArgument(options.words.empty() ? "no TASK given"
+                                                         : "no ARG given: one task runs per ARG");
+  }
+  request.default_task = options.words[0];
+  for (size_t i = 1; i < options.words.size(); ++i) {
+    request.tasks.push_back(TaskInput{"", {options.words[i]}});
+  }
+  return Status::Ok();
+}
+
+// `run`: whether the request is for `jobctl run` (one command, its words).
+Result<SubmitRequest> BuildSubmit(const SubmitOptions& options, bool run = false) {
   SubmitRequest request;
-  request.default_task = options.task;
   request.retries = options.retries;
   request.priority = options.priority;
   request.retry_timeouts = options.retry_timeouts;
@@ -143,13 +195,55 @@ Result<SubmitRequest> BuildSubmit(const SubmitOptions& options) {
     }
     request.timeout_us = static_cast<uint64_t>(timeout->count());
   }
-  for (const std::string& arg : options.args) request.tasks.push_back(TaskInput{"", {arg}});
+  if (run) {
+    Result<TaskInput> task = RunTask(options.command, options.words);
+    if (!task.ok()) return task.status();
+    request.default_task = kCommandTaskName;
+    request.tasks.push_back(std::move(*task));
+  } else if (Status added = AddTasks(options, request); !added.ok()) {
+    return added;
+  }
+  if (request.default_task == kCommandTaskName) {
+    Result<CommandOptions> command = BuildCommandOptions(options.command, WorkingDirectory());
+    if (!command.ok()) return command.status();
+    request.command = std::move(*command);
+  }
   return request;
 }
 
-void AddSubmitOptions(CLI::App* command, SubmitOptions* options) {
-  command->add_option("TASK", options->task, "the task to run, e.g. sum_to_num")->required();
-  command->add_option("ARG", options->args, "one task per ARG")->required();
+// The flags of command tasks; `exec` for map and submit (run takes the
+// command itself).
+void AddCommandOptions(CLI::App* command, CommandFlags* flags, bool exec) {
+  if (exec) {
+    command->add_option("--exec", flags->exec,
+                        "run this command once per ITEM instead of a TASK: {} is the item, {.} "
+                        "without extension, {/} its base name, {//} its directory, {/.} base "
+                        "name without extension; with none, the item is the last argument. "
+                        "Quotes as in sh, but no shell runs unless --shell");
+  }
+  command->add_flag("--shell", flags->shell,
+                    "run the command with /bin/sh -c (items are quoted for it)");
+  command->add_option("--cwd", flags->cwd,
+                      "the command's working directory (default: the current one)");
+  command->add_option("--env", flags->env, "K=V added to the command's environment (repeatable)");
+  command->add_option("--stdin", flags->stdin_path,
+                      "a file as the command's standard input (default: /dev/null)");
+  command->add_option("--max-output", flags->max_output,
+                      "stdout kept as the result, and stderr's tail kept (default: jobd's, 1M)");
+  command->add_option("--memory-limit", flags->memory_limit,
+                      "the command's address-space limit (RLIMIT_AS), e.g. 512M");
+  command->add_option("--cpu-limit", flags->cpu_limit,
+                      "the command's CPU time limit (RLIMIT_CPU, whole seconds), e.g. 30s");
+}
+
+void AddSubmitOptions(CLI::App* command, SubmitOptions* options, bool run = false) {
+  if (run) {
+    command->add_option("COMMAND", options->words, "the program and its arguments, after --");
+  } else {
+    command->add_option("TASK ARG", options->words,
+                        "the task, then one task runs per ARG (with --exec: the ITEMs)");
+  }
+  AddCommandOptions(command, &options->command, /*exec=*/!run);
   command->add_option("--retries", options->retries,
                       "extra attempts after a crash (and a timeout, with --retry-timeouts)")
       ->capture_default_str();
@@ -211,7 +305,11 @@ int StreamResults(const GlobalOptions& global, Client& client, ResultStream& str
     const TaskResult& result = **next;
     // Results and the progress line share the terminal: erase it first.
     if (stdout_is_tty) progress.Clear();
-    PrintLine(global.json ? ResultJsonLine(result) : ResultHumanLine(result, job.total));
+    if (mode.raw && !global.json) {
+      PrintRaw(result);
+    } else {
+      PrintLine(global.json ? ResultJsonLine(result) : ResultHumanLine(result, job.total));
+    }
     progress.Add(result, std::chrono::steady_clock::now());
     ++seen;
     all_ok = all_ok && result.status == TaskStatus::kOk;
@@ -256,6 +354,24 @@ int RunMap(const GlobalOptions& global, const SubmitOptions& options) {
   if (!stream.ok()) return Fail(stream.status());
   StreamMode mode;
   mode.on_interrupt = options.detach ? OnInterrupt::kLeave : OnInterrupt::kCancel;
+  return StreamResults(global, **client, **stream, mode);
+}
+
+int RunCommand(const GlobalOptions& global, const SubmitOptions& options) {
+  Result<SubmitRequest> request = BuildSubmit(options, /*run=*/true);
+  if (!request.ok()) return Fail(request.status());
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  if (Status s = CatchSigint(**client); !s.ok()) return Fail(s);
+  Result<std::unique_ptr<ResultStream>> stream = (*client)->Map(std::move(*request), false);
+  if (!stream.ok() && (*client)->interrupted()) {
+    PrintError("interrupted before jobd accepted the job (see jobctl jobs)");
+    return kExitInterrupted;
+  }
+  if (!stream.ok()) return Fail(stream.status());
+  StreamMode mode;
+  mode.on_interrupt = options.detach ? OnInterrupt::kLeave : OnInterrupt::kCancel;
+  mode.raw = true;
   return StreamResults(global, **client, **stream, mode);
 }
 
@@ -433,6 +549,13 @@ int Main(int argc, char** argv) {
   CLI::App* submit = app.add_subcommand("submit", "like map, but print the job id and return");
   AddSubmitOptions(submit, &submit_options);
 
+  SubmitOptions run_options;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "run one command through jobd: jobctl run [OPTIONS] -- CMD ARG... Its stdout and "
+      "stderr come back when it ends; exit 0 when it exited 0, else 1. Ctrl-C cancels it");
+  AddSubmitOptions(run, &run_options, /*run=*/true);
+
   WatchOptions watch_options;
   CLI::App* watch = app.add_subcommand(
       "watch",
@@ -494,6 +617,7 @@ int Main(int argc, char** argv) {
   if (ping->parsed()) return RunPing(global);
   if (map->parsed()) return RunMap(global, map_options);
   if (submit->parsed()) return RunSubmit(global, submit_options);
+  if (run->parsed()) return RunCommand(global, run_options);
   if (watch->parsed()) return RunWatch(global, watch_options, /*follow=*/true);
   if (results->parsed()) return RunWatch(global, results_options, /*follow=*/false);
   if (status->parsed()) {

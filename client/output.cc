@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <string.h>
+
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -48,6 +50,16 @@ std::string HumanBytes(uint64_t bytes) {
     ++unit;
   }
   return fmt::format("{:.1f}{}", value, units[unit]);
+}
+
+std::string SignalName(int signal) {
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev == nullptr ? std::to_string(signal) : std::string("SIG") + abbrev;
+}
+
+std::string_view WithoutFinalNewline(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  return text;
 }
 
 uint32_t NotOk(const JobInfo& job) {
@@ -97,21 +109,47 @@ std::string ResultJsonLine(const TaskResult& r) {
   json["pid"] = r.pid;
   json["attempts"] = r.attempts;
   json["duration_ms"] = Millis3(r.duration_us);
+  if (r.command) {
+    const CommandEnd& end = *r.command;
+    json["exit_code"] = end.signal == 0 ? Json(end.exit_code) : Json(nullptr);
+    json["signal"] = end.signal == 0 ? Json(nullptr) : Json(SignalName(end.signal));
+    json["stderr"] = r.error;
+    json["cpu_ms"] = Millis3(end.cpu_us);
+    json["max_rss_kb"] = end.max_rss_bytes / 1024;
+    json["stdout_truncated"] = end.stdout_truncated;
+    json["stderr_truncated"] = end.stderr_truncated;
+  }
   return Dump(json);
+}
+
+std::string CommandEndText(const CommandEnd& end) {
+  if (end.signal == 0) return fmt::format("exit {}", end.exit_code);
+  return "killed by " + SignalName(end.signal);
 }
 
 std::string ResultHumanLine(const TaskResult& r, uint32_t total) {
   const size_t width = std::to_string(total > 0 ? total - 1 : 0).size();
   std::string line = fmt::format("[{:>{}}] {}", r.index, width, TaskStatusName(r.status));
+  // A command's output usually ends with a newline that is not part of it.
+  const std::string_view result = r.command ? WithoutFinalNewline(r.result) : r.result;
+  const std::string_view error = r.command ? WithoutFinalNewline(r.error) : r.error;
+  // How a command ended, where it says more than "ok".
+  std::string command;
+  if (r.command && r.status != TaskStatus::kOk) command = CommandEndText(*r.command) + ", ";
+  if (r.command && r.command->stdout_truncated) command += "stdout truncated, ";
   if (r.status == TaskStatus::kOk) {
-    line += " " + r.result;
-    line += fmt::format("  (pid {}, {}", r.pid, HumanDuration(r.duration_us));
+    line += " ";
+    line += result;
+    line += fmt::format("  ({}pid {}, {}", command, r.pid, HumanDuration(r.duration_us));
     if (r.attempts > 1) line += fmt::format(", {} attempts", r.attempts);
     return line + ")";
   }
-  if (!r.error.empty()) line += ": " + r.error;
+  if (!error.empty()) {
+    line += ": ";
+    line += error;
+  }
   if (r.attempts == 0) return line + "  (never ran)";
-  return line + fmt::format("  (pid {}, {} attempt{})", r.pid, r.attempts,
+  return line + fmt::format("  ({}pid {}, {} attempt{})", command, r.pid, r.attempts,
                             r.attempts == 1 ? "" : "s");
 }
 

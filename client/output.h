@@ -21,6 +21,9 @@ std::string ResultJsonLine(const TaskResult& result);
 // The index is padded to the width of the job's largest index.
 std::string ResultHumanLine(const TaskResult& result, uint32_t total);
 
+// "exit 3", "killed by SIGTERM".
+std::string CommandEndText(const CommandEnd& end);
+
 // "jobd pid 1234 answered in 0.21 ms (2 workers, 0 queued, 0 running)"
 std::string PingHumanLine(const PongReply& pong, Micros round_trip);
 // {"rtt_ms":0.21,"pid":1234,"workers":2,"queued":0,"running":0}

@@ -38,6 +38,9 @@ struct Flags {
   std::string retain = "7d";
   std::string worker_binary = jobd::DefaultWorkerBinary();
   std::string plugin_dir = jobd::DefaultPluginDir();
+  std::string max_output = "1M";
+  bool no_exec = false;
+  std::string kill_grace = "5s";
 };
 
 }  // namespace
@@ -103,6 +106,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--worker-binary", flags.worker_binary, "The jobd-worker program")
       ->capture_default_str();
+  app.add_option("--max-output", flags.max_output,
+                 "Largest plugin task output; what is kept of a command's stdout and stderr")
+      ->capture_default_str();
+  app.add_flag("--no-exec", flags.no_exec,
+               "Refuse command tasks (jobctl map --exec, jobctl run): plugin and built-in "
+               "tasks only");
+  app.add_option("--kill-grace", flags.kill_grace,
+                 "A command stopped by a timeout or cancel gets SIGTERM, then SIGKILL this "
+                 "much later")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +130,8 @@ int main(int argc, char** argv) {
   auto max_rss = jobd::ParseSize(flags.max_worker_rss);
   auto heartbeat = jobd::ParseDuration(flags.heartbeat);
   auto retain = jobd::ParseDuration(flags.retain);
+  auto max_output = jobd::ParseSize(flags.max_output);
+  auto kill_grace = jobd::ParseDuration(flags.kill_grace);
   jobd::Status endpoint_ok = jobd::ValidateEndpoint(flags.socket);
   const std::pair<const char*, jobd::Status> checks[] = {
       {"--log-level", level.status()},
@@ -125,6 +140,8 @@ int main(int argc, char** argv) {
       {"--max-worker-rss", max_rss.status()},
       {"--heartbeat", heartbeat.status()},
       {"--retain", retain.status()},
+      {"--max-output", max_output.status()},
+      {"--kill-grace", kill_grace.status()},
       {"--socket", endpoint_ok}};
   for (const auto& [option, status] : checks) {
     if (!status.ok()) {
@@ -162,6 +179,9 @@ int main(int argc, char** argv) {
   config.client_endpoint = flags.socket;
   config.worker_binary = flags.worker_binary;
   config.plugin_dir = flags.plugin_dir;
+  config.max_output = *max_output;
+  config.supervisor.allow_commands = !flags.no_exec;
+  config.supervisor.kill_grace = std::chrono::duration_cast<jobd::Millis>(*kill_grace);
   config.workers = flags.workers;
   config.log_level = *level;
   config.drain_timeout = std::chrono::duration_cast<jobd::Millis>(*drain);

@@ -119,6 +119,34 @@ std::vector<std::string> ReadArgs(capnp::List<capnp::Text>::Reader in) {
   return args;
 }
 
+void WriteCommandOptions(wire::CommandOptions::Builder out, const CommandOptions& o) {
+  out.setCwd(o.cwd);
+  WriteArgs(out.initEnv(static_cast<unsigned>(o.env.size())), o.env);
+  out.setStdinPath(o.stdin_path);
+  out.setMaxOutput(o.max_output);
+  out.setMemoryLimit(o.memory_limit);
+  out.setCpuLimitUs(o.cpu_limit_us);
+}
+
+CommandOptions ReadCommandOptions(wire::CommandOptions::Reader in) {
+  return CommandOptions{ToString(in.getCwd()), ReadArgs(in.getEnv()), ToString(in.getStdinPath()),
+                        in.getMaxOutput(),     in.getMemoryLimit(),   in.getCpuLimitUs()};
+}
+
+void WriteCommandEnd(wire::CommandEnd::Builder out, const CommandEnd& e) {
+  out.setExitCode(e.exit_code);
+  out.setSignal(e.signal);
+  out.setCpuUs(e.cpu_us);
+  out.setMaxRssBytes(e.max_rss_bytes);
+  out.setStdoutTruncated(e.stdout_truncated);
+  out.setStderrTruncated(e.stderr_truncated);
+}
+
+CommandEnd ReadCommandEnd(wire::CommandEnd::Reader in) {
+  return CommandEnd{in.getExitCode(),    in.getSignal(),          in.getCpuUs(),
+                    in.getMaxRssBytes(), in.getStdoutTruncated(), in.getStderrTruncated()};
+}
+
 void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
   out.setJob(r.job);
   out.setIndex(r.index);
@@ -129,6 +157,7 @@ void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
   out.setAttempts(r.attempts);
   out.setDurationUs(r.duration_us);
   out.setSeq(r.seq);
+  if (r.command) WriteCommandEnd(out.initCommand(), *r.command);
 }
 
 TaskResult ReadResult(wire::TaskResult::Reader in) {
@@ -142,6 +171,7 @@ TaskResult ReadResult(wire::TaskResult::Reader in) {
   r.attempts = in.getAttempts();
   r.duration_us = in.getDurationUs();
   r.seq = in.getSeq();
+  if (in.hasCommand()) r.command = ReadCommandEnd(in.getCommand());
   return r;
 }
 
@@ -227,6 +257,7 @@ std::string EncodeRequest(const Request& request) {
                    out.setRetryTimeouts(s.retry_timeouts);
                    out.setNoStore(s.no_store);
                    out.setWindow(s.window);
+                   if (s.command) WriteCommandOptions(out.initCommand(), *s.command);
                  },
                  [&](const WatchRequest& w) {
                    auto out = root.initWatch();
@@ -272,6 +303,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
         submit.retry_timeouts = s.getRetryTimeouts();
         submit.no_store = s.getNoStore();
         submit.window = s.getWindow();
+        if (s.hasCommand()) submit.command = ReadCommandOptions(s.getCommand());
         request.body = std::move(submit);
         break;
       }
@@ -450,6 +482,7 @@ std::string EncodeToWorker(const ToWorker& message) {
                      list[i].setAttempt(a.attempt);
                      list[i].setName(a.name);
                      WriteArgs(list[i].initArgs(static_cast<unsigned>(a.args.size())), a.args);
+                     if (a.command) WriteCommandOptions(list[i].initCommand(), *a.command);
                    }
                  },
                  [&](const ShutdownWorker&) { root.setShutdown(); },
@@ -470,8 +503,10 @@ Result<ToWorker> DecodeToWorker(std::string_view frame) {
         RunTasks run;
         run.tasks.reserve(in.getRun().size());
         for (auto a : in.getRun()) {
-          run.tasks.push_back(Assignment{a.getJob(), a.getIndex(), a.getAttempt(),
-                                         ToString(a.getName()), ReadArgs(a.getArgs())});
+          Assignment& task = run.tasks.emplace_back(
+              Assignment{a.getJob(), a.getIndex(), a.getAttempt(), ToString(a.getName()),
+                         ReadArgs(a.getArgs()), std::nullopt});
+          if (a.hasCommand()) task.command = ReadCommandOptions(a.getCommand());
         }
         message.body = std::move(run);
         break;
@@ -515,6 +550,15 @@ std::string EncodeFromWorker(const FromWorker& message) {
                      outcomes[i].setValue(o.value);
                      outcomes[i].setError(o.error);
                      outcomes[i].setDurationUs(o.duration_us);
+                     if (o.command) WriteCommandEnd(outcomes[i].initCommand(), *o.command);
+                   }
+                   auto started = out.initStarted(static_cast<unsigned>(report.started.size()));
+                   for (unsigned i = 0; i < report.started.size(); ++i) {
+                     const CommandStarted& c = report.started[i];
+                     started[i].setJob(c.job);
+                     started[i].setIndex(c.index);
+                     started[i].setAttempt(c.attempt);
+                     started[i].setPgid(c.pgid);
                    }
                    auto logs = out.initLogs(static_cast<unsigned>(report.logs.size()));
                    for (unsigned i = 0; i < report.logs.size(); ++i) {
@@ -553,9 +597,14 @@ Result<FromWorker> DecodeFromWorker(std::string_view frame) {
         WorkerReport report;
         report.outcomes.reserve(r.getOutcomes().size());
         for (auto o : r.getOutcomes()) {
-          report.outcomes.push_back(Outcome{o.getJob(), o.getIndex(), o.getAttempt(), o.getOk(),
-                                            ToString(o.getValue()), ToString(o.getError()),
-                                            o.getDurationUs()});
+          Outcome& outcome = report.outcomes.emplace_back(
+              Outcome{o.getJob(), o.getIndex(), o.getAttempt(), o.getOk(), ToString(o.getValue()),
+                      ToString(o.getError()), o.getDurationUs(), std::nullopt});
+          if (o.hasCommand()) outcome.command = ReadCommandEnd(o.getCommand());
+        }
+        for (auto c : r.getStarted()) {
+          report.started.push_back(
+              CommandStarted{c.getJob(), c.getIndex(), c.getAttempt(), c.getPgid()});
         }
         for (auto l : r.getLogs()) {
           LogRecord record;

@@ -31,6 +31,27 @@ struct TaskResult {
   attempts @6 :UInt32;
   durationUs @7 :UInt64;
   seq @8 :UInt64;         # position in the job's completion order, from 0
+  command @9 :CommandEnd; # set for a command task whose command started
+}
+
+# How the command tasks (name "exec") of a job run.
+struct CommandOptions {
+  cwd @0 :Text;                # empty: the worker's own
+  env @1 :List(Text);          # "K=V", on top of the daemon's environment
+  stdinPath @2 :Text;          # empty: /dev/null
+  maxOutput @3 :UInt64;        # bytes of stdout and of stderr's tail kept; 0: default
+  memoryLimit @4 :UInt64;      # RLIMIT_AS bytes; 0: none
+  cpuLimitUs @5 :UInt64;       # RLIMIT_CPU; 0: none
+}
+
+# How a command ended.
+struct CommandEnd {
+  exitCode @0 :Int32;          # -1 when a signal ended it
+  signal @1 :Int32;            # 0 when it exited
+  cpuUs @2 :UInt64;            # user + system, from rusage
+  maxRssBytes @3 :UInt64;
+  stdoutTruncated @4 :Bool;
+  stderrTruncated @5 :Bool;
 }
 
 # ---- client -> coordinator ----------------------------------------------
@@ -69,6 +90,7 @@ struct Submit {
   retryTimeouts @6 :Bool;      # a timed-out task counts as a crash for retries
   noStore @7 :Bool;            # keep the job in memory only: faster, lost on restart
   window @8 :UInt32;           # with watch: as in Watch.window
+  command @9 :CommandOptions;  # for the job's command tasks
 }
 
 # ---- coordinator -> client ------------------------------------------------
@@ -181,6 +203,7 @@ struct Assignment {
   attempt @2 :UInt32;
   name @3 :Text;
   args @4 :List(Text);
+  command @5 :CommandOptions;  # set for a command task
 }
 
 # ---- worker -> coordinator --------------------------------------------------
@@ -206,6 +229,14 @@ struct Report {
   outcomes @0 :List(Outcome);
   logs @1 :List(LogRecord);
   rssBytes @2 :UInt64;         # the worker's resident set after these outcomes
+  started @3 :List(CommandStarted);  # commands started since the last report
+}
+
+struct CommandStarted {
+  job @0 :UInt64;
+  index @1 :UInt32;
+  attempt @2 :UInt32;
+  pgid @3 :Int32;              # the command's process group
 }
 
 struct Outcome {
@@ -216,6 +247,7 @@ struct Outcome {
   value @4 :Text;              # the result when ok
   error @5 :Text;              # the message when not
   durationUs @6 :UInt64;
+  command @7 :CommandEnd;      # set for a command that started
 }
 
 struct LogRecord {

@@ -24,6 +24,34 @@ struct TaskInput {
   std::vector<std::string> args;
 };
 
+// The task that runs an external command: its args are the program and its
+// arguments (jobctl map --exec, jobctl run).
+inline constexpr const char* kCommandTaskName = "exec";
+
+// How the command tasks of one job run.
+struct CommandOptions {
+  std::string cwd;               // working directory; empty: the worker's own
+  std::vector<std::string> env;  // "K=V", on top of the daemon's environment
+  std::string stdin_path;        // read as standard input; empty: /dev/null
+  uint64_t max_output = 0;       // bytes kept of stdout, and of stderr's tail; 0: the worker's default
+  uint64_t memory_limit = 0;     // RLIMIT_AS in bytes; 0: none
+  uint64_t cpu_limit_us = 0;     // RLIMIT_CPU, rounded up to whole seconds; 0: none
+
+  bool operator==(const CommandOptions&) const = default;
+};
+
+// How a command that started ended.
+struct CommandEnd {
+  int32_t exit_code = -1;  // -1 when a signal ended it
+  int32_t signal = 0;      // the signal that ended it; 0 when it exited
+  uint64_t cpu_us = 0;     // user + system time, from rusage
+  uint64_t max_rss_bytes = 0;
+  bool stdout_truncated = false;  // stdout was longer than max_output
+  bool stderr_truncated = false;  // only stderr's tail was kept
+
+  bool operator==(const CommandEnd&) const = default;
+};
+
 struct TaskResult {
   JobId job = 0;
   uint32_t index = 0;
@@ -34,6 +62,7 @@ struct TaskResult {
   uint32_t attempts = 0;
   uint64_t duration_us = 0;
   uint64_t seq = 0;  // position in the job's completion order, from 0
+  std::optional<CommandEnd> command;  // for a command that started
 };
 
 // ---- client -> coordinator ------------------------------------------------
@@ -49,6 +78,7 @@ struct SubmitRequest {
   bool retry_timeouts = false;
   bool no_store = false;  // memory only: faster, lost on restart
   uint32_t window = 0;    // with watch: as in WatchRequest
+  std::optional<CommandOptions> command;  // for the job's command tasks
 };
 struct WatchRequest {
   JobId job = 0;
@@ -138,7 +168,7 @@ struct LogsReply { std::string path; };
 
 struct TaskInfo {
   std::string name;
-  std::string kind;  // "built-in" or "plugin"
+  std::string kind;  // "built-in", "plugin" or "exec"
   std::string file;  // the plugin's library, for plugins
   std::string description;
 };
@@ -170,6 +200,7 @@ struct Assignment {
   uint32_t attempt = 1;
   std::string name;
   std::vector<std::string> args;
+  std::optional<CommandOptions> command;  // for a command task
 };
 
 struct RunTasks { std::vector<Assignment> tasks; };
@@ -199,11 +230,22 @@ struct Outcome {
   std::string value;
   std::string error;
   uint64_t duration_us = 0;
+  std::optional<CommandEnd> command;  // for a command that started
+};
+
+// A command task's process has started, leading process group `pgid`: the
+// coordinator signals that group to stop it (timeout, cancel).
+struct CommandStarted {
+  JobId job = 0;
+  uint32_t index = 0;
+  uint32_t attempt = 1;
+  int32_t pgid = 0;
 };
 
 // Worker log records carry no pid or role: the coordinator fills those in
 // from what it knows about the sender.
 struct WorkerReport {
+  std::vector<CommandStarted> started;  // before the outcomes
   std::vector<Outcome> outcomes;
   std::vector<LogRecord> logs;
   uint64_t rss_bytes = 0;  // the worker's resident set after these outcomes

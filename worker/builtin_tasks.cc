@@ -158,7 +158,7 @@ TaskOutput Crash(const std::vector<std::string>&) {
 void MustRegister(TaskRegistry& registry, const char* name, const char* description,
                   TaskFunction function) {
   Status status = registry.Register(
-      TaskEntry{name, TaskKind::kBuiltin, description, std::move(function), ""});
+      TaskEntry{name, TaskKind::kBuiltin, description, std::move(function), "", {}});
   if (!status.ok()) {
     std::fprintf(stderr, "RegisterBuiltinTasks: %s\n", status.message().c_str());
     std::abort();

@@ -2,12 +2,13 @@
 //
 //   jobd-worker --endpoint E --slot K [--coordinator-pid P] [--log-level L]
 //               [--heartbeat-interval-ms N] [--heartbeat-misses N]
-//               [--plugin-dir DIR] [--max-output BYTES]
+//               [--plugin-dir DIR] [--max-output BYTES] [--no-exec]
 //
 // --plugin-dir: every *.so in DIR is loaded as a plugin (include/jobd/task.h);
 // those that fail are reported in Ready and logged, and the worker runs the
-// rest. --max-output bounds what one plugin task may return (1 MiB default;
-// "512K", "2M" and plain byte counts are accepted).
+// rest. --max-output bounds what one plugin task may return, and what is kept
+// of a command's stdout and stderr (1 MiB default; "512K", "2M" and plain
+// byte counts are accepted). --no-exec leaves out the command task "exec".
 //
 // Exit status: 0 after ShutdownWorker, 1 when the coordinator is already
 // gone at start, 2 for bad flags, a ZeroMQ error or a failure to start the
@@ -36,6 +37,8 @@
 #include "util/log_record.h"
 #include "util/record_sink.h"
 #include "worker/builtin_tasks.h"
+#include "worker/command_runner.h"
+#include "worker/command_task.h"
 #include "worker/pending_logs.h"
 #include "worker/plugin_loader.h"
 #include "worker/task_registry.h"
@@ -69,6 +72,7 @@ struct Options {
   uint32_t heartbeat_misses = 3;
   std::string plugin_dir;  // empty: no plugins
   uint64_t max_output = jobd::kDefaultMaxOutputBytes;
+  bool exec = true;  // the command task "exec"
 };
 
 // Ends the process with the loop's exit status (see the end); throws
@@ -91,6 +95,11 @@ struct Options {
 
   jobd::TaskRegistry registry;
   jobd::RegisterBuiltinTasks(registry);
+  if (options.exec) {
+    jobd::RegisterCommandTask(registry, options.max_output);
+    // Orphans of a command's process group come to us to be killed and reaped.
+    jobd::BecomeSubreaper();
+  }
   std::vector<std::string> load_errors =
       jobd::LoadPlugins(options.plugin_dir, options.max_output, registry, logger);
 
@@ -147,6 +156,7 @@ int main(int argc, char** argv) {
   uint32_t heartbeat_misses = 3;
   std::string plugin_dir;
   std::string max_output_text = "1M";
+  bool no_exec = false;
   app.add_option("--endpoint", endpoint, "coordinator's worker endpoint")->required();
   app.add_option("--slot", slot, "this worker's slot number")->required();
   app.add_option("--coordinator-pid", coordinator_pid,
@@ -165,8 +175,10 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-dir", plugin_dir,
                  "load every *.so in this directory as a plugin (none when empty)");
   app.add_option("--max-output", max_output_text,
-                 "fail a plugin task whose output is over this size (e.g. 1M, 65536)")
+                 "fail a plugin task whose output is over this size, and keep this much of a "
+                 "command's stdout and stderr (e.g. 1M, 65536)")
       ->capture_default_str();
+  app.add_flag("--no-exec", no_exec, "do not offer the command task \"exec\"");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -204,6 +216,7 @@ int main(int argc, char** argv) {
   options.heartbeat_misses = heartbeat_misses;
   options.plugin_dir = plugin_dir;
   options.max_output = *max_output;
+  options.exec = !no_exec;
 
   // cppzmq throws; this is the edge where that becomes an exit status.
   try {

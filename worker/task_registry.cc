@@ -8,6 +8,7 @@ std::string_view TaskKindName(TaskKind kind) {
   switch (kind) {
     case TaskKind::kBuiltin: return "built-in";
     case TaskKind::kPlugin: return "plugin";
+    case TaskKind::kCommand: return "exec";
   }
   return "unknown";
 }

@@ -1,6 +1,6 @@
-// TaskRegistry: the tasks a worker can run, by name: the built-in tasks and
-// those of plugins (worker/plugin_loader.h); external commands will register
-// here too (TaskKind).
+// TaskRegistry: the tasks a worker can run, by name: the built-in tasks,
+// those of plugins (worker/plugin_loader.h) and the command task "exec"
+// (worker/command_task.h).
 #pragma once
 
 #include <functional>
@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/messages.h"
 #include "util/status.h"
+#include "worker/command_runner.h"
 
 namespace jobd {
 
@@ -25,11 +27,10 @@ struct TaskOutput {
 
 using TaskFunction = std::function<TaskOutput(const std::vector<std::string>& args)>;
 
-// Where a task comes from. The seam for exec tasks, which will come with a
-// kind of their own.
-enum class TaskKind { kBuiltin, kPlugin };
+// Where a task comes from.
+enum class TaskKind { kBuiltin, kPlugin, kCommand };
 
-// "built-in", "plugin"
+// "built-in", "plugin", "exec"
 std::string_view TaskKindName(TaskKind kind);
 
 struct TaskEntry {
@@ -38,6 +39,11 @@ struct TaskEntry {
   std::string description;  // one line, for `jobctl tasks`
   TaskFunction function;
   std::string file;  // the shared library of a plugin task; empty for built-ins
+  // For kCommand: runs argv with the job's options, calling on_start with the
+  // command's process group (RunCommand). `function` runs with default options.
+  std::function<CommandRun(const std::vector<std::string>& argv, const CommandOptions& options,
+                           const std::function<void(int32_t pgid)>& on_start)>
+      command;
 };
 
 // Not thread safe; fill it at start-up, then only read it.

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "util/log_context.h"
+#include "worker/command_task.h"
 
 namespace jobd {
 
@@ -51,7 +52,7 @@ TaskRunner::Events TaskRunner::TakeEvents() {
   while (read(event_fd_.get(), &count, sizeof count) < 0 && errno == EINTR) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  return Events{std::exchange(outcomes_, {}), awaiting_release_};
+  return Events{std::exchange(started_, {}), std::exchange(outcomes_, {}), awaiting_release_};
 }
 
 void TaskRunner::Release() {
@@ -112,7 +113,11 @@ void TaskRunner::ThreadMain() {
 
 Outcome TaskRunner::RunBody(const Assignment& task) {
   const auto start = std::chrono::steady_clock::now();
-  TaskOutput output = registry_.Run(task.name, task.args);
+  std::optional<CommandEnd> command_end;
+  const TaskEntry* entry = registry_.Find(task.name);
+  TaskOutput output = entry != nullptr && entry->command
+                          ? RunCommandBody(*entry, task, command_end)
+                          : registry_.Run(task.name, task.args);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
 
@@ -127,7 +132,21 @@ Outcome TaskRunner::RunBody(const Assignment& task) {
                  output.ok,
                  std::move(output.value),
                  std::move(output.error),
-                 static_cast<uint64_t>(micros.count())};
+                 static_cast<uint64_t>(micros.count()),
+                 std::move(command_end)};
+}
+
+TaskOutput TaskRunner::RunCommandBody(const TaskEntry& entry, const Assignment& task,
+                                      std::optional<CommandEnd>& end) {
+  const auto on_start = [&](int32_t pgid) {
+    logger_.debug("command started, process group {}", pgid);
+    std::lock_guard<std::mutex> lock(mutex_);
+    started_.push_back(CommandStarted{task.job, task.index, task.attempt, pgid});
+    Notify();
+  };
+  CommandRun run = entry.command(task.args, task.command.value_or(CommandOptions{}), on_start);
+  if (run.started) end = run.end;
+  return CommandOutput(std::move(run));
 }
 
 }  // namespace jobd

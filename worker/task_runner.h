@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -32,6 +33,7 @@ class TaskRunner {
  public:
   // What the task thread has to say since the last TakeEvents().
   struct Events {
+    std::vector<CommandStarted> started;  // commands started, before their outcomes
     std::vector<Outcome> outcomes;  // in completion (= submission) order
     bool awaiting_release = false;  // a task logged "running"; see Release()
   };
@@ -70,6 +72,9 @@ class TaskRunner {
              UniqueFd event_fd);
   void ThreadMain();
   Outcome RunBody(const Assignment& task);
+  // A command task: RunCommand, reporting the process group once started.
+  TaskOutput RunCommandBody(const TaskEntry& entry, const Assignment& task,
+                            std::optional<CommandEnd>& end);
   void Notify();  // wakes the loop through event_fd_
 
   // Constant after construction.
@@ -84,6 +89,7 @@ class TaskRunner {
   mutable std::mutex mutex_;
   std::condition_variable wake_;        // task thread waits on it
   std::deque<Assignment> queue_;        // guarded by mutex_
+  std::vector<CommandStarted> started_;  // guarded by mutex_
   std::vector<Outcome> outcomes_;       // guarded by mutex_
   bool in_flight_ = false;              // guarded: popped, outcome not yet pushed
   bool awaiting_release_ = false;       // guarded

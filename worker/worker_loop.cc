@@ -115,8 +115,11 @@ bool WorkerLoop::HandleTaskEvents() {
   TaskRunner::Events events = runner_->TakeEvents();
   // One report per outcome rather than one per batch, so that results
   // stream to the client as they complete.
+  // The coordinator needs a command's process group while it runs, to stop
+  // it on a timeout or cancel.
+  if (!events.started.empty() && !SendReport(std::move(events.started), {})) return false;
   for (Outcome& outcome : events.outcomes) {
-    if (!SendReport({std::move(outcome)})) return false;
+    if (!SendReport({}, {std::move(outcome)})) return false;
   }
   if (events.awaiting_release) {
     // The task thread has logged "running" and waits: whatever was logged
@@ -169,15 +172,16 @@ int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
   return -1;
 }
 
-bool WorkerLoop::SendReport(std::vector<Outcome> outcomes) {
+bool WorkerLoop::SendReport(std::vector<CommandStarted> started, std::vector<Outcome> outcomes) {
   // RSS after the outcomes, so the coordinator sees what the tasks left.
   return Send(FromWorker{kProtocolVersion,
-                         WorkerReport{std::move(outcomes), logs_.TakeAll(), ResidentBytes()}});
+                         WorkerReport{std::move(started), std::move(outcomes), logs_.TakeAll(),
+                                      ResidentBytes()}});
 }
 
 bool WorkerLoop::FlushLogs() {
   if (logs_.empty()) return true;
-  return SendReport({});
+  return SendReport({}, {});
 }
 
 bool WorkerLoop::Send(const FromWorker& message) {

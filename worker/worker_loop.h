@@ -64,7 +64,7 @@ class WorkerLoop {
   int HandleMessages(Clock::time_point now);
   int HandleMessage(const zmq::message_t& frame);
   // Sends a report of `outcomes` plus every pending log record.
-  bool SendReport(std::vector<Outcome> outcomes);
+  bool SendReport(std::vector<CommandStarted> started, std::vector<Outcome> outcomes);
   // Sends the pending log records alone, if there are any.
   bool FlushLogs();
   // Sends without blocking past the point where the coordinator counts as

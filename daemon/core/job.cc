@@ -11,7 +11,8 @@ Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
       timeout_us_(request.timeout_us),
       retry_timeouts_(request.retry_timeouts),
       priority_(request.priority),
-      submitted_unix_us_(submitted_unix_us) {
+      submitted_unix_us_(submitted_unix_us),
+      command_(std::move(request.command)) {
   tasks_.reserve(request.tasks.size());
   for (TaskInput& input : request.tasks) {
     Task task;
@@ -29,6 +30,7 @@ Job::Job(const StoredJob& stored)
       retry_timeouts_(stored.retry_timeouts),
       priority_(stored.priority),
       submitted_unix_us_(stored.submitted_unix_us),
+      command_(stored.command),
       stored_(true) {
   tasks_.resize(stored.tasks.size());
   std::vector<const StoredTask*> finished;
@@ -48,7 +50,7 @@ Job::Job(const StoredJob& stored)
             [](const StoredTask* a, const StoredTask* b) { return a->finished->seq < b->finished->seq; });
   for (const StoredTask* s : finished) {
     const StoredTask::Final& f = *s->finished;
-    Finish(s->index, f.status, f.result, f.error, f.pid, f.duration_us);
+    Finish(s->index, f.status, f.result, f.error, f.pid, f.duration_us, f.command);
   }
   durable_ = completion_order_.size();
 }
@@ -62,6 +64,7 @@ StoredJob Job::ToStored() const {
   stored.priority = priority_;
   stored.retry_timeouts = retry_timeouts_;
   stored.submitted_unix_us = submitted_unix_us_;
+  stored.command = command_;
   stored.tasks.reserve(tasks_.size());
   for (uint32_t i = 0; i < tasks_.size(); ++i) {
     StoredTask task;
@@ -77,6 +80,17 @@ StoredJob Job::ToStored() const {
 const std::string& Job::TaskName(uint32_t index) const {
   const std::string& name = tasks_[index].name;
   return name.empty() ? default_task_ : name;
+}
+
+bool Job::RunsCommands() const {
+  if (default_task_ == kCommandTaskName) return true;
+  return std::any_of(tasks_.begin(), tasks_.end(),
+                     [](const Task& task) { return task.name == kCommandTaskName; });
+}
+
+const CommandEnd* Job::CommandEndOf(uint32_t index) const {
+  auto it = command_ends_.find(index);
+  return it == command_ends_.end() ? nullptr : &it->second;
 }
 
 std::optional<uint32_t> Job::StartNext() {
@@ -107,7 +121,7 @@ void Job::Requeue(uint32_t index, bool attempt_counts) {
 }
 
 void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
-                 int32_t pid, uint64_t duration_us) {
+                 int32_t pid, uint64_t duration_us, std::optional<CommandEnd> command_end) {
   Task& task = tasks_[index];
   assert(task.phase != TaskPhase::kFinished);
   if (task.phase == TaskPhase::kRunning) --running_;
@@ -118,6 +132,7 @@ void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::str
   task.pid = pid;
   task.duration_us = duration_us;
   task.seq = completion_order_.size();
+  if (command_end) command_ends_[index] = *command_end;
   ++finished_;
   ++counts_[static_cast<size_t>(status)];
   completion_order_.push_back(index);
@@ -148,6 +163,7 @@ TaskResult Job::ResultOf(uint32_t index) const {
   r.attempts = task.attempts;
   r.duration_us = task.duration_us;
   r.seq = task.seq;
+  if (const CommandEnd* end = CommandEndOf(index)) r.command = *end;
   return r;
 }
 

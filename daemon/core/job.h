@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,10 @@ class Job {
   size_t size() const { return tasks_.size(); }
   const Task& task(uint32_t index) const { return tasks_[index]; }
   const std::string& TaskName(uint32_t index) const;
+  // How its command tasks run, when it has any.
+  const std::optional<CommandOptions>& command() const { return command_; }
+  // True when any of its tasks is a command task.
+  bool RunsCommands() const;
 
   // The next queued task to run, if any; marks it running.
   std::optional<uint32_t> StartNext();
@@ -86,7 +91,10 @@ class Job {
   void Requeue(uint32_t index, bool attempt_counts);
   // Ends a task (running or queued) with its final result.
   void Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
-              int32_t pid, uint64_t duration_us);
+              int32_t pid, uint64_t duration_us,
+              std::optional<CommandEnd> command_end = std::nullopt);
+  // How a finished command task's command ended, if it started.
+  const CommandEnd* CommandEndOf(uint32_t index) const;
   // Ends every task still queued as cancelled with `reason`. Returns their
   // indexes.
   std::vector<uint32_t> CancelQueued(const std::string& reason);
@@ -108,6 +116,7 @@ class Job {
   const bool retry_timeouts_;
   const int32_t priority_;
   const int64_t submitted_unix_us_;
+  const std::optional<CommandOptions> command_;
   bool stored_ = false;
   size_t durable_ = 0;  // results committed to the store
 
@@ -120,6 +129,8 @@ class Job {
   size_t finished_ = 0;
   uint32_t counts_[5] = {};  // finished tasks per TaskStatus
   std::vector<Watcher> watchers_;
+  // Beside the tasks rather than in them: only command tasks have one.
+  std::map<uint32_t, CommandEnd> command_ends_;
 };
 
 }  // namespace jobd

@@ -28,6 +28,7 @@ struct StoredTask {
     int32_t pid = 0;
     uint64_t duration_us = 0;
     uint64_t seq = 0;  // position in the job's completion order
+    std::optional<CommandEnd> command;  // for a command that started
   };
   std::optional<Final> finished;
 };
@@ -41,6 +42,7 @@ struct StoredJob {
   bool retry_timeouts = false;
   int64_t submitted_unix_us = 0;
   std::optional<int64_t> finished_unix_us;
+  std::optional<CommandOptions> command;  // for its command tasks
   std::vector<StoredTask> tasks;  // by index
 };
 

@@ -12,14 +12,18 @@
 
 namespace jobd {
 
-std::string ExitStatus::Describe() const {
-  if (!signaled) return fmt::format("exited with code {}", value);
-  const char* abbrev = sigabbrev_np(value);
-  if (abbrev == nullptr) return fmt::format("killed by signal {}", value);
-  return fmt::format("killed by SIG{}", abbrev);
+namespace {
+
+template <typename T>
+std::optional<T> OptionalOf(const T* value) {
+  return value == nullptr ? std::nullopt : std::optional<T>(*value);
 }
 
-namespace {
+bool UsesCommands(const SubmitRequest& request) {
+  if (request.default_task == kCommandTaskName) return true;
+  return std::any_of(request.tasks.begin(), request.tasks.end(),
+                     [](const TaskInput& task) { return task.name == kCommandTaskName; });
+}
 
 uint64_t MicrosBetween(TimePoint from, TimePoint to) {
   if (to <= from) return 0;
@@ -89,6 +93,10 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
         return Status::InvalidArgument(fmt::format("task {} has no task name", i));
       }
     }
+  }
+  if (!options_.allow_commands && UsesCommands(request)) {
+    return Status::InvalidArgument(
+        "command tasks (exec) are disabled on this jobd (it runs with --no-exec)");
   }
   if (queued_ + request.tasks.size() > options_.max_queued_tasks) {
     return Status::Unavailable(fmt::format(
@@ -248,16 +256,19 @@ Result<CancelReply> Supervisor::Cancel(JobId id) {
   reply.cancelled_queued = static_cast<uint32_t>(CancelQueuedTasks(*job, "cancelled"));
   const TimePoint now = clock_.Now();
   for (Worker& worker : workers_) {
-    auto first = std::stable_partition(worker.in_flight.begin(), worker.in_flight.end(),
-                                       [&](const InFlight& f) { return f.job != id; });
-    if (first == worker.in_flight.end()) continue;
-    for (auto it = first; it != worker.in_flight.end(); ++it) {
-      // A function cannot be interrupted safely: its worker goes instead.
-      FinishTask(*job, it->index, TaskStatus::kCancelled, "", "cancelled while running",
-                 worker.pid, MicrosBetween(it->started, now));
+    bool kill_worker = false;
+    for (InFlight& f : worker.in_flight) {
+      if (f.job != id || f.abandoned) continue;
+      FinishTask(*job, f.index, TaskStatus::kCancelled, "", "cancelled while running", worker.pid,
+                 MicrosBetween(f.started, now));
       ++reply.stopped_running;
+      // A command is stopped through its process group. A function cannot
+      // be interrupted safely: its worker goes instead.
+      if (!StopCommand(f, now)) kill_worker = true;
     }
-    worker.in_flight.erase(first, worker.in_flight.end());
+    if (!kill_worker) continue;
+    std::erase_if(worker.in_flight,
+                  [&](const InFlight& f) { return f.job == id && !f.abandoned; });
     KillWorker(worker, StopReason::kKilled);
   }
   log_.info("job cancelled: {} queued and {} running task(s)", reply.cancelled_queued,
@@ -379,6 +390,7 @@ void Supervisor::OnWorkerMessage(int32_t pid, const FromWorker& message) {
   } else if (const auto* report = std::get_if<WorkerReport>(&message.body)) {
     // Log records are written by the caller; here only outcomes matter.
     if (report->rss_bytes != 0) worker->rss_bytes = report->rss_bytes;
+    for (const CommandStarted& started : report->started) OnCommandStarted(*worker, started);
     for (const Outcome& outcome : report->outcomes) OnOutcome(*worker, outcome);
     if (!report->outcomes.empty()) MaybeRetire(*worker);
   }
@@ -420,15 +432,77 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
                worker.slot, worker.pid, outcome.job, outcome.index, outcome.attempt);
     return;
   }
+  const bool abandoned = it->abandoned;
   worker.in_flight.erase(it);
   ++worker.tasks_done;
+  if (abandoned) {
+    // We ended this task already (timeout, cancel); its command is gone now.
+    log_.debug("worker[{}] pid {}: the stopped command of job {} task {} has ended", worker.slot,
+               worker.pid, outcome.job, outcome.index);
+    return;
+  }
   // A worker that completes work is healthy: forget its early deaths.
   worker.quick_deaths = 0;
   Job* job = FindJob(outcome.job);
   if (job == nullptr) return;  // cannot happen: running jobs are never forgotten
+  // Both texts are kept: a command's stderr is worth seeing when it succeeds.
   FinishTask(*job, outcome.index, outcome.ok ? TaskStatus::kOk : TaskStatus::kFailed,
-             outcome.ok ? outcome.value : std::string(), outcome.ok ? std::string() : outcome.error,
-             worker.pid, outcome.duration_us);
+             outcome.value, outcome.error, worker.pid, outcome.duration_us, outcome.command);
+}
+
+void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started) {
+  // Never signal "every process" (-1), our own group (0) or the worker's.
+  if (started.pgid <= 1 || started.pgid == worker.pid) {
+    log_.warn("worker[{}] pid {} reported an impossible process group {}; ignored", worker.slot,
+              worker.pid, started.pgid);
+    return;
+  }
+  auto it = std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
+                         [&](const InFlight& f) {
+                           return f.job == started.job && f.index == started.index &&
+                                  f.attempt == started.attempt;
+                         });
+  if (it == worker.in_flight.end() || worker.stop == StopReason::kKilled ||
+      worker.stop == StopReason::kLost) {
+    // The task ended (or its worker was killed) before we heard of the
+    // command: nobody wants it.
+    io_.SignalGroup(started.pgid, SIGKILL);
+    return;
+  }
+  it->pgid = started.pgid;
+}
+
+bool Supervisor::StopCommand(InFlight& task, TimePoint now) {
+  if (task.pgid == 0) return false;
+  io_.SignalGroup(task.pgid, SIGTERM);
+  task.abandoned = true;
+  task.deadline.reset();
+  task.kill_at = now + options_.kill_grace;
+  return true;
+}
+
+void Supervisor::EscalateStoppedCommands(TimePoint now) {
+  for (Worker& worker : workers_) {
+    bool stuck = false;
+    for (InFlight& f : worker.in_flight) {
+      if (!f.abandoned || !f.kill_at || *f.kill_at > now) continue;
+      if (!f.sigkilled) {
+        log_.warn("worker[{}] pid {}: job {} task {}: the command outlived its {} ms of grace; "
+                  "killing its process group {}",
+                  worker.slot, worker.pid, f.job, f.index, options_.kill_grace.count(), f.pgid);
+        io_.SignalGroup(f.pgid, SIGKILL);
+        f.sigkilled = true;
+        f.kill_at = now + options_.kill_grace;
+      } else {
+        stuck = true;  // the worker does not report the command's end
+      }
+    }
+    if (stuck) {
+      log_.warn("worker[{}] pid {} does not report a killed command's end; killing it",
+                worker.slot, worker.pid);
+      KillWorker(worker, StopReason::kKilled);
+    }
+  }
 }
 
 void Supervisor::MaybeRetire(Worker& worker) {
@@ -458,8 +532,11 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
   const std::string how = status.Describe();
   const StopReason stop = worker.stop;
   for (const InFlight& f : worker.in_flight) {
+    // What is left of a command's group dies with its worker: no command
+    // outlives its task.
+    if (f.pgid != 0) io_.SignalGroup(f.pgid, SIGKILL);
     Job* job = FindJob(f.job);
-    if (job == nullptr) continue;
+    if (job == nullptr || f.abandoned) continue;  // abandoned: ended already
     ScopedLogContext context(f.job, f.index);
     if (killing_ && job->stored()) {
       // The store still says "running": it runs again at the next start.
@@ -514,11 +591,13 @@ void Supervisor::RetryOrFinish(Job& job, const InFlight& task, int32_t pid, Task
 }
 
 void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
-                            std::string error, int32_t pid, uint64_t duration_us) {
+                            std::string error, int32_t pid, uint64_t duration_us,
+                            std::optional<CommandEnd> command_end) {
   const TaskPhase phase = job.task(index).phase;
   if (phase == TaskPhase::kRunning) --running_;
   if (phase == TaskPhase::kQueued) --queued_;
-  job.Finish(index, status, std::move(result), std::move(error), pid, duration_us);
+  job.Finish(index, status, std::move(result), std::move(error), pid, duration_us,
+             std::move(command_end));
   RecordFinished(job, index);
   OnJobChanged(job);
 }
@@ -526,8 +605,9 @@ void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::st
 void Supervisor::RecordFinished(Job& job, uint32_t index) {
   if (store_ == nullptr || !job.stored()) return;
   const Task& task = job.task(index);
-  StoredTask::Final final{task.status, task.result,      task.error,
-                          task.pid,    task.duration_us, task.seq};
+  StoredTask::Final final{task.status,      task.result, task.error,
+                          task.pid,         task.duration_us, task.seq,
+                          OptionalOf(job.CommandEndOf(index))};
   const uint64_t ticket = store_->Record(TaskFinished{job.id(), index, task.attempts, final});
   pending_results_.push_back(PendingResult{ticket, job.id(), task.seq + 1});
 }
@@ -575,20 +655,32 @@ void Supervisor::OnTick() {
 }
 
 void Supervisor::ExpireTasks(TimePoint now) {
+  EscalateStoppedCommands(now);
   for (Worker& worker : workers_) {
-    auto expired = std::stable_partition(
-        worker.in_flight.begin(), worker.in_flight.end(),
-        [&](const InFlight& f) { return !f.deadline || *f.deadline > now; });
-    if (expired == worker.in_flight.end()) continue;
-    const std::vector<InFlight> timed_out(expired, worker.in_flight.end());
-    worker.in_flight.erase(expired, worker.in_flight.end());
-    KillWorker(worker, StopReason::kKilled);
-    for (const InFlight& f : timed_out) {
+    // Commands are stopped through their process group and stay in flight
+    // until they end; anything else goes with its worker.
+    std::vector<InFlight> timed_out;
+    std::vector<std::string> how;
+    bool kill_worker = false;
+    for (InFlight& f : worker.in_flight) {
+      if (!f.deadline || *f.deadline > now) continue;
+      const bool stopped = StopCommand(f, now);
+      timed_out.push_back(f);
+      how.push_back(stopped ? fmt::format("its process group {} sent SIGTERM", f.pgid)
+                            : fmt::format("worker pid {} killed", worker.pid));
+      kill_worker = kill_worker || !stopped;
+    }
+    if (timed_out.empty()) continue;
+    if (kill_worker) {
+      std::erase_if(worker.in_flight, [](const InFlight& f) { return !f.abandoned; });
+      KillWorker(worker, StopReason::kKilled);
+    }
+    for (size_t i = 0; i < timed_out.size(); ++i) {
+      const InFlight& f = timed_out[i];
       Job& job = *FindJob(f.job);
       ScopedLogContext context(f.job, f.index);
       const std::string error =
-          fmt::format("timed out after {} ms; worker pid {} killed", job.timeout_us() / 1000,
-                      worker.pid);
+          fmt::format("timed out after {} ms; {}", job.timeout_us() / 1000, how[i]);
       if (job.retry_timeouts()) {
         RetryOrFinish(job, f, worker.pid, TaskStatus::kTimeout, error);
       } else {
@@ -632,6 +724,7 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
     if (worker.pid == 0) continue;
     for (const InFlight& f : worker.in_flight) {
       if (f.deadline) Earliest(next, *f.deadline);
+      if (f.kill_at) Earliest(next, *f.kill_at);
     }
     if (worker.stop == StopReason::kNone || worker.stop == StopReason::kShutdown) {
       Earliest(next, worker.last_heard + Liveness() + Millis(1));
@@ -681,8 +774,9 @@ void Supervisor::DispatchTasks() {
         --queued_;
         ++running_;
         const Task& task = job.task(*index);
-        run.tasks.push_back(Assignment{job.id(), *index, task.attempts, job.TaskName(*index),
-                                       task.args});
+        const std::string& name = job.TaskName(*index);
+        run.tasks.push_back(Assignment{job.id(), *index, task.attempts, name, task.args,
+                                       name == kCommandTaskName ? job.command() : std::nullopt});
       }
       if (run.tasks.empty()) continue;
       if (!SendTo(worker, ToWorker{kProtocolVersion, run})) {
@@ -696,7 +790,12 @@ void Supervisor::DispatchTasks() {
         const Job& job = *FindJob(a.job);
         std::optional<TimePoint> deadline;
         if (job.timeout_us() != 0) deadline = now + Micros(job.timeout_us());
-        worker.in_flight.push_back(InFlight{a.job, a.index, a.attempt, now, deadline});
+        InFlight& f = worker.in_flight.emplace_back();
+        f.job = a.job;
+        f.index = a.index;
+        f.attempt = a.attempt;
+        f.started = now;
+        f.deadline = deadline;
         Record(job, TaskStarted{a.job, a.index, a.attempt});
       }
     }

@@ -55,6 +55,11 @@ struct SupervisorOptions {
   // Results sent to a client beyond what it has acknowledged, when it asks
   // for no window of its own.
   size_t default_stream_window = 4096;
+  // Command tasks ("exec"): whether jobs may run them at all, and how long a
+  // command has between SIGTERM and SIGKILL when it is stopped (timeout,
+  // cancel).
+  bool allow_commands = true;
+  Millis kill_grace{5000};
 };
 
 class Supervisor {
@@ -136,11 +141,19 @@ class Supervisor {
 
  private:
   struct InFlight {
-    JobId job;
-    uint32_t index;
-    uint32_t attempt;
+    JobId job = 0;
+    uint32_t index = 0;
+    uint32_t attempt = 0;
     TimePoint started;
     std::optional<TimePoint> deadline;
+    // A command task, once its worker reports the command's process group.
+    int32_t pgid = 0;
+    // Set when we ended the task while its command still runs: the group has
+    // been sent SIGTERM (then SIGKILL at kill_at), and the entry stays only
+    // to keep the worker busy until it reports the command's end.
+    bool abandoned = false;
+    bool sigkilled = false;
+    std::optional<TimePoint> kill_at;
   };
   // Why we stopped a worker ourselves; its exit is then no surprise.
   enum class StopReason { kNone, kShutdown, kKilled, kLost };
@@ -171,6 +184,12 @@ class Supervisor {
   void KillWorker(Worker& worker, StopReason reason);
   void OnReady(Worker& worker, const WorkerReady& ready);
   void OnOutcome(Worker& worker, const Outcome& outcome);
+  void OnCommandStarted(Worker& worker, const CommandStarted& started);
+  // Stops a running command task whose process group is known: SIGTERM now,
+  // SIGKILL after the grace period. False when there is no group to signal
+  // (not a command, or not started yet): then only killing the worker stops it.
+  bool StopCommand(InFlight& task, TimePoint now);
+  void EscalateStoppedCommands(TimePoint now);
   void MaybeRetire(Worker& worker);
   void ExpireTasks(TimePoint now);
   void DeclareLostWorkers(TimePoint now);
@@ -183,7 +202,8 @@ class Supervisor {
                      const std::string& error);
   // Records a finished task and queues its result for the watchers.
   void FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
-                  std::string error, int32_t pid, uint64_t duration_us);
+                  std::string error, int32_t pid, uint64_t duration_us,
+                  std::optional<CommandEnd> command_end = std::nullopt);
   void RequeueTask(Job& job, uint32_t index, bool attempt_counts);
   // Tells the store a task's final result; clients see it once committed.
   void RecordFinished(Job& job, uint32_t index);

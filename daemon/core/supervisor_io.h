@@ -7,6 +7,7 @@
 
 #include "daemon/core/job.h"
 #include "proto/messages.h"
+#include "util/exit_status.h"
 #include "util/status.h"
 
 namespace jobd {
@@ -24,18 +25,13 @@ class SupervisorIo {
   virtual Result<int32_t> SpawnWorker(uint32_t slot) = 0;
   // SIGKILLs a live worker; its exit is reported later through OnWorkerExited.
   virtual void KillWorker(int32_t pid) = 0;
+  // Sends `signal` to the process group of a command a worker started
+  // (pgid > 1); a group that is gone is no error.
+  virtual void SignalGroup(int32_t pgid, int signal) = 0;
   // False when the worker cannot be reached (it is dying).
   virtual bool SendToWorker(int32_t pid, const ToWorker& message) = 0;
   virtual Delivery SendToClient(const ClientId& client, const Reply& reply) = 0;
 };
 
-// How a child process ended, as waitpid reports it.
-struct ExitStatus {
-  bool signaled = false;
-  int value = 0;  // the signal number, or the exit code
-
-  // "killed by SIGSEGV", "exited with code 3"
-  std::string Describe() const;
-};
 
 }  // namespace jobd

@@ -46,6 +46,9 @@ Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
     args.push_back("--plugin-dir");
     args.push_back(options_.plugin_dir);
   }
+  args.push_back("--max-output");
+  args.push_back(std::to_string(options_.max_output));
+  if (!options_.commands) args.push_back("--no-exec");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -103,18 +106,40 @@ std::vector<std::pair<pid_t, ExitStatus>> ProcessLauncher::ReapAllBlocking() {
 }
 
 std::string DefaultWorkerBinary() {
+  // Beside the executable in the build tree (build/bin); in an installed
+  // tree, <libexecdir>/jobd/, given relative to <bindir> by the build
+  // (packaging/CMakeLists.txt). The first that exists, else the first.
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "jobd-worker";
-  return (self.parent_path() / "jobd-worker").string();
+  const std::filesystem::path beside = self.parent_path() / "jobd-worker";
+#ifdef JOBD_WORKER_DIR_FROM_BINDIR
+  if (!std::filesystem::exists(beside, ec)) {
+    const std::filesystem::path installed =
+        (self.parent_path() / JOBD_WORKER_DIR_FROM_BINDIR / "jobd-worker").lexically_normal();
+    if (std::filesystem::exists(installed, ec)) return installed.string();
+  }
+#endif
+  return beside.string();
 }
 
 std::string DefaultPluginDir() {
+  // ../lib/jobd/plugins from the executable's directory (the build tree, and
+  // an installed tree whose libdir is lib), else <libdir>/jobd/plugins of an
+  // installed tree, given relative to <bindir> by the build; empty if none
+  // exists.
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
-  const auto dir = self.parent_path().parent_path() / "lib" / "jobd" / "plugins";
-  return std::filesystem::is_directory(dir, ec) ? dir.string() : "";
+  std::vector<std::filesystem::path> candidates = {self.parent_path().parent_path() / "lib" /
+                                                   "jobd" / "plugins"};
+#ifdef JOBD_PLUGIN_DIR_FROM_BINDIR
+  candidates.push_back((self.parent_path() / JOBD_PLUGIN_DIR_FROM_BINDIR).lexically_normal());
+#endif
+  for (const std::filesystem::path& dir : candidates) {
+    if (std::filesystem::is_directory(dir, ec)) return dir.string();
+  }
+  return "";
 }
 
 }  // namespace jobd

@@ -20,6 +20,8 @@ struct LaunchOptions {
   int64_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_misses = 3;
   std::string plugin_dir;  // empty: no plugins
+  uint64_t max_output = 1 << 20;
+  bool commands = true;  // false: workers start with --no-exec
 };
 
 class ProcessLauncher {

@@ -1,5 +1,6 @@
 #include "daemon/io/server.h"
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -7,6 +8,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -57,7 +59,8 @@ Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
       launcher_(LaunchOptions{config_.worker_binary, worker_endpoint_,
                               std::string(LogLevelName(config_.log_level)),
                               config_.supervisor.heartbeat_interval.count(),
-                              config_.supervisor.heartbeat_misses, config_.plugin_dir}),
+                              config_.supervisor.heartbeat_misses, config_.plugin_dir,
+                              config_.max_output, config_.supervisor.allow_commands}),
       supervisor_(config_.supervisor, *this, clock_, log_,
                   config_.store_path.empty() ? nullptr : &store_link_) {}
 
@@ -409,6 +412,15 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
 Result<int32_t> Server::SpawnWorker(uint32_t slot) { return launcher_.Spawn(slot); }
 
 void Server::KillWorker(int32_t pid) { launcher_.Kill(pid); }
+
+void Server::SignalGroup(int32_t pgid, int signal) {
+  // The supervisor checks pgid too; this is the last line before kill(2),
+  // where 0 or -1 would reach our own group or every process we may signal.
+  if (pgid <= 1 || pgid == getpgrp()) return;
+  if (kill(-pgid, signal) != 0 && errno != ESRCH) {
+    log_.warn("cannot signal process group {}: {}", pgid, std::strerror(errno));
+  }
+}
 
 bool Server::SendToWorker(int32_t pid, const ToWorker& message) {
   return workers_.Send(std::to_string(pid), EncodeToWorker(message)) == Delivery::kSent;

@@ -28,6 +28,7 @@ struct ServerConfig {
   Micros retain{std::chrono::hours(7 * 24)};
   std::string worker_binary;
   std::string plugin_dir;  // empty: no plugins
+  uint64_t max_output = 1 << 20;  // workers' --max-output
   uint32_t workers = 1;
   LogLevel log_level = LogLevel::kInfo;
   // How long a drain may take before what still runs is killed.
@@ -83,6 +84,7 @@ class Server final : private SupervisorIo {
   // SupervisorIo
   Result<int32_t> SpawnWorker(uint32_t slot) override;
   void KillWorker(int32_t pid) override;
+  void SignalGroup(int32_t pgid, int signal) override;
   bool SendToWorker(int32_t pid, const ToWorker& message) override;
   Delivery SendToClient(const ClientId& client, const Reply& reply) override;
 

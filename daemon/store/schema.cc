@@ -44,7 +44,14 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1};
+// Version 2: command tasks. NULL for jobs without commands and for tasks
+// whose command never started. Encodings: command_codec.h.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE jobs ADD COLUMN command BLOB;
+ALTER TABLE tasks ADD COLUMN command_end BLOB;
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "daemon/store/args_codec.h"
+#include "daemon/store/command_codec.h"
 #include "daemon/store/schema.h"
 
 namespace jobd {
@@ -163,30 +164,32 @@ Status Store::Prepare() {
   const std::pair<Statement*, const char*> statements[] = {
       {&insert_job_,
        "INSERT INTO jobs (id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+       " submitted_unix_us, finished_unix_us, command)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
       {&insert_task_,
        "INSERT INTO tasks (job_id, idx, name, args, attempts, running, status, result, error,"
-       " pid, duration_us, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+       " pid, duration_us, seq, command_end)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
       {&start_task_, "UPDATE tasks SET attempts = ?3, running = 1 WHERE job_id = ?1 AND idx = ?2"},
       {&requeue_task_,
        "UPDATE tasks SET attempts = ?3, running = 0 WHERE job_id = ?1 AND idx = ?2"},
       {&finish_task_,
        "UPDATE tasks SET attempts = ?3, running = 0, status = ?4, result = ?5, error = ?6,"
-       " pid = ?7, duration_us = ?8, seq = ?9 WHERE job_id = ?1 AND idx = ?2"},
+       " pid = ?7, duration_us = ?8, seq = ?9, command_end = ?10 WHERE job_id = ?1 AND idx = ?2"},
       {&finish_job_, "UPDATE jobs SET finished_unix_us = ?2 WHERE id = ?1"},
       {&select_jobs_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us FROM jobs"
+       " submitted_unix_us, finished_unix_us, command FROM jobs"
        " WHERE finished_unix_us IS NULL OR id IN (SELECT id FROM jobs"
        "   WHERE finished_unix_us IS NOT NULL"
        "   ORDER BY finished_unix_us DESC, id DESC LIMIT ?1)"
        " ORDER BY id"},
       {&select_job_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us FROM jobs WHERE id = ?1"},
+       " submitted_unix_us, finished_unix_us, command FROM jobs WHERE id = ?1"},
       {&select_tasks_,
-       "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq"
-       " FROM tasks WHERE job_id = ?1 ORDER BY idx"},
+       "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq,"
+       " command_end FROM tasks WHERE job_id = ?1 ORDER BY idx"},
       {&remember_max_id_,
        "INSERT INTO meta (key, value) SELECT 'max_job_id', coalesce(max(id), 0) FROM jobs"
        " WHERE true ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"},
@@ -257,6 +260,12 @@ Status Store::ApplyOne(const StoreOp& op) {
     finish_task_.BindInt(7, final.pid);
     finish_task_.BindInt(8, AsInt(final.duration_us));
     finish_task_.BindInt(9, AsInt(final.seq));
+    const std::string command_end = final.command ? EncodeCommandEnd(*final.command) : "";
+    if (final.command) {
+      finish_task_.BindBlob(10, command_end);
+    } else {
+      finish_task_.BindNull(10);
+    }
     return UpdateTask(finish_task_, finished->job, finished->index, "TaskFinished");
   }
   const auto& job_finished = std::get<JobFinished>(op);
@@ -285,12 +294,18 @@ Status Store::CreateJob(const StoredJob& job) {
   } else {
     insert_job_.BindNull(8);
   }
+  const std::string command = job.command ? EncodeCommandOptions(*job.command) : "";
+  if (job.command) {
+    insert_job_.BindBlob(9, command);
+  } else {
+    insert_job_.BindNull(9);
+  }
   Status status =
       Run(insert_job_, [&] { return "apply JobCreated (job " + std::to_string(job.id) + ")"; });
   if (!status.ok()) return status;
 
   // The hot path of a big submission: one prepared insert, rebound per task.
-  std::string args;  // outlives each Step (bindings are not copied)
+  std::string args, command_end;  // outlive each Step (bindings are not copied)
   for (const StoredTask& task : job.tasks) {
     args = EncodeArgs(task.args);
     insert_task_.BindInt(1, AsInt(job.id));
@@ -307,6 +322,10 @@ Status Store::CreateJob(const StoredJob& job) {
       insert_task_.BindInt(10, final.pid);
       insert_task_.BindInt(11, AsInt(final.duration_us));
       insert_task_.BindInt(12, AsInt(final.seq));
+      if (final.command) {
+        command_end = EncodeCommandEnd(*final.command);
+        insert_task_.BindBlob(13, command_end);
+      }
     }  // else NULLs: Reset cleared the bindings
     status = Run(insert_task_, [&] {
       return "apply JobCreated (task " + TaskName(job.id, task.index) + ")";
@@ -316,7 +335,7 @@ Status Store::CreateJob(const StoredJob& job) {
   return Status::Ok();
 }
 
-StoredJob Store::ReadJobRow(Statement& stmt) {
+Result<StoredJob> Store::ReadJobRow(Statement& stmt) {
   StoredJob job;
   job.id = AsU64(stmt.Int(0));
   job.default_task = stmt.Text(1);
@@ -326,6 +345,12 @@ StoredJob Store::ReadJobRow(Statement& stmt) {
   job.retry_timeouts = stmt.Int(5) != 0;
   job.submitted_unix_us = stmt.Int(6);
   if (!stmt.IsNull(7)) job.finished_unix_us = stmt.Int(7);
+  if (!stmt.IsNull(8)) {
+    job.command = DecodeCommandOptions(stmt.Text(8));
+    if (!job.command) {
+      return CorruptStore(path_, "job " + std::to_string(job.id) + " has malformed command options");
+    }
+  }
   return job;
 }
 
@@ -357,6 +382,13 @@ Status Store::ReadTasks(StoredJob& job) {
       final.pid = static_cast<int32_t>(select_tasks_.Int(8));
       final.duration_us = AsU64(select_tasks_.Int(9));
       final.seq = AsU64(select_tasks_.Int(10));
+      if (!select_tasks_.IsNull(11)) {
+        final.command = DecodeCommandEnd(select_tasks_.Text(11));
+        if (!final.command) {
+          return CorruptStore(path_, "task " + TaskName(job.id, task.index) +
+                                         " has a malformed command end");
+        }
+      }
     }
   }
   if (rc != SQLITE_DONE) {
@@ -375,7 +407,14 @@ Result<std::vector<StoredJob>> Store::LoadJobs(size_t max_finished_jobs) {
     const auto max_int = static_cast<size_t>(std::numeric_limits<int64_t>::max());
     select_jobs_.BindInt(1, static_cast<int64_t>(std::min(max_finished_jobs, max_int)));
     int rc;
-    while ((rc = select_jobs_.Step()) == SQLITE_ROW) jobs.push_back(ReadJobRow(select_jobs_));
+    while ((rc = select_jobs_.Step()) == SQLITE_ROW) {
+      Result<StoredJob> job = ReadJobRow(select_jobs_);
+      if (!job.ok()) {
+        RollbackIfOpen();
+        return job.status();
+      }
+      jobs.push_back(std::move(*job));
+    }
     if (rc != SQLITE_DONE) {
       Status error = SqliteError(db_.get(), path_, "load jobs");
       RollbackIfOpen();
@@ -403,7 +442,12 @@ Result<std::optional<StoredJob>> Store::LoadJob(JobId id) {
     select_job_.BindInt(1, AsInt(id));
     const int rc = select_job_.Step();
     if (rc == SQLITE_ROW) {
-      job = ReadJobRow(select_job_);
+      Result<StoredJob> row = ReadJobRow(select_job_);
+      if (!row.ok()) {
+        RollbackIfOpen();
+        return row.status();
+      }
+      job = std::move(*row);
     } else if (rc != SQLITE_DONE) {
       Status error = SqliteError(db_.get(), path_, "load job " + std::to_string(id));
       RollbackIfOpen();

@@ -64,7 +64,7 @@ class Store {
   Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
   Status Commit();
   // Reads the current row of a job query (the columns of select_jobs_).
-  static StoredJob ReadJobRow(Statement& stmt);
+  Result<StoredJob> ReadJobRow(Statement& stmt);
   Status ReadTasks(StoredJob& job);
   void RollbackIfOpen();
 

@@ -38,7 +38,7 @@ TEST(CodecTest, ResultBatchRoundTrips) {
   ResultBatch batch;
   batch.job = 9;
   batch.results.push_back(TaskResult{9, 1, TaskStatus::kCrashed, "", "worker pid 5 killed by SIGSEGV",
-                                     5, 1, 1234});
+                                     5, 1, 1234, 0, std::nullopt});
   batch.done = true;
   Result<Reply> decoded = DecodeReply(EncodeReply(Reply{kProtocolVersion, 3, batch}));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
@@ -53,7 +53,7 @@ TEST(CodecTest, ResultBatchRoundTrips) {
 
 TEST(CodecTest, WorkerMessagesRoundTrip) {
   WorkerReport report;
-  report.outcomes.push_back(Outcome{1, 2, 1, true, "3", "", 10});
+  report.outcomes.push_back(Outcome{1, 2, 1, true, "3", "", 10, std::nullopt});
   LogRecord record;
   record.ts_unix_us = 1'700'000'000'000'000;
   record.level = LogLevel::kDebug;
@@ -70,7 +70,7 @@ TEST(CodecTest, WorkerMessagesRoundTrip) {
   EXPECT_EQ(got.logs[0].level, LogLevel::kDebug);
 
   RunTasks run;
-  run.tasks.push_back(Assignment{4, 5, 2, "spin", {"10"}});
+  run.tasks.push_back(Assignment{4, 5, 2, "spin", {"10"}, std::nullopt});
   Result<ToWorker> to = DecodeToWorker(EncodeToWorker(ToWorker{kProtocolVersion, run}));
   ASSERT_TRUE(to.ok());
   EXPECT_EQ(std::get<RunTasks>(to->body).tasks[0].name, "spin");
@@ -89,8 +89,11 @@ TEST(CodecTest, MisalignedFrameIsCopiedNotRejected) {
 TEST(CodecTest, GarbageAndTruncationAreErrorsNotCrashes) {
   EXPECT_THAT(DecodeRequest("").status().message(), HasSubstr("empty"));
   EXPECT_THAT(DecodeRequest("hello").status().message(), HasSubstr("truncated"));
-  const std::string frame = EncodeRequest(
-      Request{kProtocolVersion, 1, SubmitRequest{"echo", {TaskInput{"", {"x"}}}, true, 0, 0, 0}});
+  SubmitRequest submit;
+  submit.default_task = "echo";
+  submit.tasks = {TaskInput{"", {"x"}}};
+  submit.watch = true;
+  const std::string frame = EncodeRequest(Request{kProtocolVersion, 1, submit});
   for (size_t cut = 8; cut < frame.size(); cut += 8) {
     EXPECT_FALSE(DecodeRequest(std::string_view(frame).substr(0, cut)).ok()) << "cut at " << cut;
   }
@@ -130,6 +133,58 @@ TEST(CodecTest, OtherVersionIsReturnedForTheCallerToRefuse) {
   Result<Reply> reply = DecodeReply(error);
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(std::get<ErrorReply>(reply->body).code, ErrorCode::kVersionMismatch);
+}
+
+}  // namespace
+}  // namespace jobd
+
+namespace jobd {
+namespace {
+
+const CommandOptions kOptions{"/work dir", {"A=1", "B=two words"}, "in.txt", 4096, 1 << 30,
+                              2'000'000};
+const CommandEnd kEnd{-1, 9, 1500, 1 << 20, true, false};
+
+TEST(CodecTest, CommandOptionsTravelWithSubmitAndAssignment) {
+  SubmitRequest submit;
+  submit.default_task = kCommandTaskName;
+  submit.tasks = {TaskInput{"", {"printf", "%s\n", "ünï 'q'"}}};
+  submit.command = kOptions;
+  Result<Request> request = DecodeRequest(EncodeRequest(Request{kProtocolVersion, 1, submit}));
+  ASSERT_TRUE(request.ok()) << request.status().message();
+  EXPECT_EQ(std::get<SubmitRequest>(request->body).command, kOptions);
+  EXPECT_EQ(std::get<SubmitRequest>(request->body).tasks[0].args, submit.tasks[0].args);
+
+  RunTasks run;
+  run.tasks.push_back(Assignment{4, 5, 2, kCommandTaskName, {"true"}, kOptions});
+  run.tasks.push_back(Assignment{4, 6, 1, "echo", {"x"}, std::nullopt});
+  Result<ToWorker> to = DecodeToWorker(EncodeToWorker(ToWorker{kProtocolVersion, run}));
+  ASSERT_TRUE(to.ok()) << to.status().message();
+  EXPECT_EQ(std::get<RunTasks>(to->body).tasks[0].command, kOptions);
+  EXPECT_FALSE(std::get<RunTasks>(to->body).tasks[1].command.has_value());
+}
+
+TEST(CodecTest, CommandStartAndEndTravelWithReportsAndResults) {
+  WorkerReport report;
+  report.started.push_back(CommandStarted{1, 2, 3, 4242});
+  report.outcomes.push_back(Outcome{1, 2, 3, false, "out", "err", 10, kEnd});
+  Result<FromWorker> decoded =
+      DecodeFromWorker(EncodeFromWorker(FromWorker{kProtocolVersion, report}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  const auto& got = std::get<WorkerReport>(decoded->body);
+  ASSERT_EQ(got.started.size(), 1u);
+  EXPECT_EQ(got.started[0].pgid, 4242);
+  EXPECT_EQ(got.started[0].attempt, 3u);
+  EXPECT_EQ(got.outcomes[0].command, kEnd);
+
+  ResultBatch batch;
+  batch.results.push_back(TaskResult{9, 1, TaskStatus::kFailed, "out", "err", 5, 1, 10, 0, kEnd});
+  batch.results.push_back(TaskResult{9, 2, TaskStatus::kOk, "x", "", 5, 1, 10, 1, std::nullopt});
+  Result<Reply> reply = DecodeReply(EncodeReply(Reply{kProtocolVersion, 3, batch}));
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  const auto& results = std::get<ResultBatch>(reply->body).results;
+  EXPECT_EQ(results[0].command, kEnd);
+  EXPECT_FALSE(results[1].command.has_value());
 }
 
 }  // namespace

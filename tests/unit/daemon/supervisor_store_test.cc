@@ -32,6 +32,7 @@ class NullIo : public SupervisorIo {
  public:
   Result<int32_t> SpawnWorker(uint32_t) override { return next_pid++; }
   void KillWorker(int32_t) override {}
+  void SignalGroup(int32_t, int) override {}
   bool SendToWorker(int32_t pid, const ToWorker& message) override {
     if (auto* run = std::get_if<RunTasks>(&message.body)) {
       for (const Assignment& a : run->tasks) sent[pid].push_back(a);
@@ -66,7 +67,7 @@ class SupervisorStoreTest : public ::testing::Test {
   }
   void Complete(const Assignment& a) {
     WorkerReport report;
-    report.outcomes.push_back(Outcome{a.job, a.index, a.attempt, true, "v", "", 1});
+    report.outcomes.push_back(Outcome{a.job, a.index, a.attempt, true, "v", "", 1, std::nullopt});
     supervisor_->OnWorkerMessage(100, FromWorker{kProtocolVersion, report});
   }
   static SubmitRequest Map(std::vector<std::string> items, bool watch = true) {
@@ -156,7 +157,7 @@ TEST_F(SupervisorStoreTest, RestoreRequeuesUnfinishedTasksAndReplaysResults) {
     task.args = {"x"};
     stored.tasks.push_back(task);
   }
-  stored.tasks[1].finished = StoredTask::Final{TaskStatus::kOk, "done", "", 7, 10, 0};
+  stored.tasks[1].finished = StoredTask::Final{TaskStatus::kOk, "done", "", 7, 10, 0, std::nullopt};
   stored.tasks[1].attempts = 1;
   stored.tasks[2].running = true;  // was running when jobd died
   stored.tasks[2].attempts = 1;
@@ -192,7 +193,7 @@ TEST_F(SupervisorStoreTest, OldJobsAreReadBackFromTheStoreOnRequest) {
   StoredTask task;
   task.args = {"x"};
   task.attempts = 1;
-  task.finished = StoredTask::Final{TaskStatus::kOk, "x", "", 9, 5, 0};
+  task.finished = StoredTask::Final{TaskStatus::kOk, "x", "", 9, 5, 0, std::nullopt};
   old.tasks.push_back(task);
   supervisor_->Restore({}, 10);
   StartReady();

@@ -22,6 +22,7 @@ class FakeIo : public SupervisorIo {
     return pid;
   }
   void KillWorker(int32_t pid) override { killed.push_back(pid); }
+  void SignalGroup(int32_t pgid, int signal) override { signalled.push_back({pgid, signal}); }
   bool SendToWorker(int32_t pid, const ToWorker& message) override {
     to_workers[pid].push_back(message);
     return true;
@@ -59,6 +60,7 @@ class FakeIo : public SupervisorIo {
   int32_t next_pid = 100;
   std::vector<std::pair<uint32_t, int32_t>> spawned;
   std::vector<int32_t> killed;
+  std::vector<std::pair<int32_t, int>> signalled;  // (pgid, signal)
   std::map<int32_t, std::vector<ToWorker>> to_workers;
   std::map<ClientId, std::vector<Reply>> to_clients;
 };
@@ -83,9 +85,30 @@ class SupervisorTest : public ::testing::Test {
                 uint64_t rss_bytes = 0) {
     WorkerReport report;
     report.outcomes.push_back(Outcome{a.job, a.index, a.attempt, ok, ok ? value : "",
-                                      ok ? "" : value, 1000});
+                                      ok ? "" : value, 1000, std::nullopt});
     report.rss_bytes = rss_bytes;
     supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+  }
+  void CommandStartedIn(int32_t pid, const Assignment& a, int32_t pgid) {
+    WorkerReport report;
+    report.started.push_back(CommandStarted{a.job, a.index, a.attempt, pgid});
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+  }
+  void CommandEnded(int32_t pid, const Assignment& a, CommandEnd end, std::string out,
+                    std::string err) {
+    WorkerReport report;
+    const bool ok = end.signal == 0 && end.exit_code == 0;
+    report.outcomes.push_back(
+        Outcome{a.job, a.index, a.attempt, ok, std::move(out), std::move(err), 1000, end});
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+  }
+  static SubmitRequest Commands(std::vector<std::vector<std::string>> argvs) {
+    SubmitRequest request;
+    request.default_task = kCommandTaskName;
+    for (auto& argv : argvs) request.tasks.push_back(TaskInput{"", std::move(argv)});
+    request.watch = true;
+    request.command = CommandOptions{"/tmp", {"A=1"}, "", 0, 0, 0};
+    return request;
   }
   // Without a store every job is accepted at once.
   Result<JobInfo> Submit(const ClientId& client, RequestId id, SubmitRequest request) {
@@ -702,6 +725,178 @@ TEST_F(SupervisorTest, TasksAreWhatTheNewestReadyWorkerKnows) {
 TEST(ExitStatusTest, DescribesSignalsAndCodes) {
   EXPECT_EQ((ExitStatus{true, SIGSEGV}.Describe()), "killed by SIGSEGV");
   EXPECT_EQ((ExitStatus{false, 3}.Describe()), "exited with code 3");
+}
+
+}  // namespace
+}  // namespace jobd
+
+namespace jobd {
+namespace {
+
+using ::testing::Pair;
+
+TEST_F(SupervisorTest, CommandTasksCarryTheJobsOptionsOthersDoNot) {
+  Start(2);
+  Ready(100, 0);
+  Ready(101, 1);
+  SubmitRequest request = Commands({{"/bin/true"}});
+  request.tasks.push_back(TaskInput{"echo", {"x"}});
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));
+  ASSERT_THAT(io_.TasksSentTo(101), SizeIs(1));
+  EXPECT_EQ(io_.TasksSentTo(100)[0].name, "exec");
+  EXPECT_EQ(io_.TasksSentTo(100)[0].command, request.command);
+  EXPECT_EQ(io_.TasksSentTo(101)[0].name, "echo");
+  EXPECT_FALSE(io_.TasksSentTo(101)[0].command.has_value());
+}
+
+TEST_F(SupervisorTest, CommandsAreRefusedWhenDisabled) {
+  options_.allow_commands = false;
+  Start(1);
+  Ready(100, 0);
+  auto refused = Submit("c", 1, Commands({{"/bin/true"}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("--no-exec"));
+  SubmitRequest named = Map("echo", {"a"});
+  named.tasks.push_back(TaskInput{"exec", {"/bin/true"}});
+  EXPECT_FALSE(Submit("c", 2, named).ok());
+  EXPECT_TRUE(Submit("c", 3, Map("echo", {"a"})).ok());  // other kinds still run
+}
+
+TEST_F(SupervisorTest, CommandEndReachesTheResult) {
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(Submit("c", 1, Commands({{"/bin/false"}})).ok());
+  supervisor_->Flush();
+  const Assignment a = io_.TasksSentTo(100)[0];
+  CommandStartedIn(100, a, 4242);
+  CommandEnded(100, a, CommandEnd{3, 0, 1500, 4096, false, true}, "out", "err tail");
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kFailed);
+  EXPECT_EQ(results[0].result, "out");  // both kept for a command
+  EXPECT_EQ(results[0].error, "err tail");
+  ASSERT_TRUE(results[0].command.has_value());
+  EXPECT_EQ(results[0].command->exit_code, 3);
+  EXPECT_TRUE(results[0].command->stderr_truncated);
+  EXPECT_TRUE(io_.signalled.empty());  // it ended by itself
+}
+
+TEST_F(SupervisorTest, TimeoutStopsACommandThroughItsGroupAndKeepsTheWorker) {
+  options_.kill_grace = Millis(1000);
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Commands({{"sleep", "1000"}, {"/bin/true"}});
+  request.timeout_us = 500'000;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  const Assignment a = io_.TasksSentTo(100)[0];
+  CommandStartedIn(100, a, 4242);
+  clock_.Advance(Millis(500));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGTERM)));
+  EXPECT_TRUE(io_.killed.empty());
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(1));
+  EXPECT_EQ(results[0].status, TaskStatus::kTimeout);
+  EXPECT_THAT(results[0].error, ::testing::HasSubstr("process group 4242"));
+  // The worker is busy until its command is gone: nothing else goes to it.
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(1));
+  EXPECT_LE(*supervisor_->NextDeadline(), clock_.Now() + Millis(1000));
+  clock_.Advance(Millis(1000));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGTERM), Pair(4242, SIGKILL)));
+  // The command's end is absorbed, not reported again; the worker goes on.
+  CommandEnded(100, a, CommandEnd{-1, SIGKILL, 0, 0, false, false}, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(1));
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(2));
+  EXPECT_TRUE(io_.killed.empty());
+}
+
+TEST_F(SupervisorTest, AWorkerThatNeverReportsAKilledCommandsEndIsKilled) {
+  options_.kill_grace = Millis(100);
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Commands({{"sleep", "1000"}});
+  request.timeout_us = 100'000;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  CommandStartedIn(100, io_.TasksSentTo(100)[0], 4242);
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(Millis(100));
+    Heartbeat(100);
+    supervisor_->OnTick();
+  }
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  // Its exit kills the group once more and finishes nothing twice.
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  EXPECT_EQ(io_.signalled.back(), std::make_pair(4242, SIGKILL));
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(1));
+}
+
+TEST_F(SupervisorTest, CancelStopsARunningCommandThroughItsGroup) {
+  Start(1);
+  Ready(100, 0);
+  auto job = Submit("c", 1, Commands({{"sleep", "1000"}, {"sleep", "1000"}}));
+  supervisor_->Flush();
+  CommandStartedIn(100, io_.TasksSentTo(100)[0], 4242);
+  Result<CancelReply> reply = supervisor_->Cancel(job->job);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->stopped_running, 1u);
+  EXPECT_EQ(reply->cancelled_queued, 1u);
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGTERM)));
+  EXPECT_TRUE(io_.killed.empty());
+  supervisor_->Flush();
+  bool done = false;
+  EXPECT_THAT(io_.ResultsFor("c", &done), SizeIs(2));
+  EXPECT_TRUE(done);
+}
+
+TEST_F(SupervisorTest, ACommandNotYetStartedIsStoppedWithItsWorker) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Commands({{"sleep", "1000"}});
+  request.timeout_us = 100'000;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  EXPECT_TRUE(io_.signalled.empty());
+  // Its group, reported too late, is killed at once.
+  CommandStartedIn(100, io_.TasksSentTo(100)[0], 4242);
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGKILL)));
+}
+
+TEST_F(SupervisorTest, ACommandsGroupDiesWithItsWorker) {
+  Start(1);
+  Ready(100, 0);
+  ASSERT_TRUE(Submit("c", 1, Commands({{"sleep", "1000"}})).ok());
+  supervisor_->Flush();
+  CommandStartedIn(100, io_.TasksSentTo(100)[0], 4242);
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGSEGV});
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGKILL)));
+}
+
+TEST_F(SupervisorTest, ImpossibleProcessGroupsAreNeverSignalled) {
+  Start(1);
+  Ready(100, 0);
+  SubmitRequest request = Commands({{"sleep", "1000"}});
+  request.timeout_us = 100'000;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  const Assignment a = io_.TasksSentTo(100)[0];
+  for (int32_t pgid : {0, 1, -5, 100}) CommandStartedIn(100, a, pgid);
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  EXPECT_TRUE(io_.signalled.empty());
+  EXPECT_THAT(io_.killed, ElementsAre(100));  // stopped the only safe way
 }
 
 }  // namespace

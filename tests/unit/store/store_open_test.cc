@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "daemon/store/schema.h"
 #include "daemon/store/store.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -96,7 +97,36 @@ TEST_F(StoreOpenTest, RefusesANewerSchemaVersion) {
   MakeStore(path_, 3);
   RunSql(path_, "PRAGMA user_version = 7");
   ExpectRefused("store " + path_ +
-                " has schema version 7; this jobd knows up to 1; refusing to touch it");
+                " has schema version 7; this jobd knows up to " +
+                std::to_string(kSchemaVersion) + "; refusing to touch it");
+}
+
+TEST_F(StoreOpenTest, MigratesAVersion1StoreKeepingItsJobs) {
+  // A store as the first release wrote it: schema 1, one finished task.
+  RunSql(path_, std::string(Migrations()[0]) +
+                    "INSERT INTO jobs VALUES (4, 'echo', 1, 0, 0, 0, 1000, NULL);"
+                    "INSERT INTO tasks VALUES (4, 0, '', x'0100000061', 1, 0, 0, 'a', '', 9, 5, 0);"
+                    "INSERT INTO tasks VALUES (4, 1, '', x'0100000062', 0, 0, NULL, NULL, NULL,"
+                    " NULL, NULL, NULL);"
+                    "PRAGMA user_version = 1;");
+  Result<std::unique_ptr<Store>> store = Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(10);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+  ASSERT_EQ(jobs->size(), 1u);
+  const StoredJob& job = (*jobs)[0];
+  EXPECT_EQ(job.id, 4u);
+  EXPECT_FALSE(job.command.has_value());
+  ASSERT_EQ(job.tasks.size(), 2u);
+  EXPECT_EQ(job.tasks[0].args, std::vector<std::string>{"a"});
+  ASSERT_TRUE(job.tasks[0].finished.has_value());
+  EXPECT_EQ(job.tasks[0].finished->result, "a");
+  EXPECT_FALSE(job.tasks[0].finished->command.has_value());
+  EXPECT_FALSE(job.tasks[1].finished.has_value());
+  // Version 2 columns work on the migrated file.
+  StoredJob commands = MakeJob(5, 1);
+  commands.command = CommandOptions{"/", {}, "", 0, 0, 0};
+  ASSERT_TRUE((*store)->Apply({JobCreated{commands}}).ok());
 }
 
 TEST_F(StoreOpenTest, RefusesRandomBytes) {

@@ -1,4 +1,5 @@
 #include "daemon/store/store.h"
+#include "daemon/store/schema.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -71,7 +72,7 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, NewStoreIsEmpty) {
   EXPECT_THAT(Load(), IsEmpty());
-  EXPECT_EQ(CountRows("PRAGMA user_version"), 1);
+  EXPECT_EQ(CountRows("PRAGMA user_version"), kSchemaVersion);
 }
 
 TEST_F(StoreTest, RoundTripsAJobThroughItsWholeLife) {
@@ -83,6 +84,8 @@ TEST_F(StoreTest, RoundTripsAJobThroughItsWholeLife) {
   job.priority = -4;
   job.retry_timeouts = true;
   job.submitted_unix_us = 1'700'000'000'123'456;
+  job.command = CommandOptions{"/some dir", {"A=1", "B=two words"}, "in.txt", 4096, 1 << 30,
+                               2'000'000};
   job.tasks.resize(3);
   job.tasks[0].index = 0;
   job.tasks[0].name = "shell";
@@ -98,9 +101,10 @@ TEST_F(StoreTest, RoundTripsAJobThroughItsWholeLife) {
   ExpectSameJob(loaded[0], job);
 
   // Task 1 is requeued once (its worker crashed) and then crashes for good.
-  const StoredTask::Final final0{TaskStatus::kOk, "result with \"quotes\"", "", 1234, 5678, 0};
-  const StoredTask::Final final1{TaskStatus::kCrashed, "", "killed by signal 9", 99, 10, 2};
-  const StoredTask::Final final2{TaskStatus::kTimeout, "", "timed out", 77, 2'500'000, 1};
+  const StoredTask::Final final0{TaskStatus::kOk, "result with \"quotes\"", "", 1234, 5678, 0,
+                                 CommandEnd{0, 0, 1500, 4096, true, false}};
+  const StoredTask::Final final1{TaskStatus::kCrashed, "", "killed by signal 9", 99, 10, 2, std::nullopt};
+  const StoredTask::Final final2{TaskStatus::kTimeout, "", "timed out", 77, 2'500'000, 1, std::nullopt};
   Apply({TaskStarted{7, 0, 1}, TaskStarted{7, 1, 1}, TaskFinished{7, 0, 1, final0},
          TaskRequeued{7, 1, 1}});
   Reopen();
@@ -197,7 +201,7 @@ TEST_F(StoreTest, MaxJobIdSurvivesDeletionAndRestart) {
 
 TEST_F(StoreTest, ApplyIsAllOrNothing) {
   Apply({JobCreated{MakeJob(1, 2)}});
-  const StoredTask::Final final{TaskStatus::kOk, "r", "", 1, 1, 0};
+  const StoredTask::Final final{TaskStatus::kOk, "r", "", 1, 1, 0, std::nullopt};
   // The last op fails (job 1 exists): job 2 and the updates of job 1 go too.
   Status status = store_->Apply({JobCreated{MakeJob(2, 5)}, TaskStarted{1, 0, 1},
                                  TaskFinished{1, 0, 1, final}, JobFinished{1, 100},

@@ -79,6 +79,7 @@ inline void ExpectSameTask(const StoredTask& a, const StoredTask& b) {
   EXPECT_EQ(a.finished->pid, b.finished->pid);
   EXPECT_EQ(a.finished->duration_us, b.finished->duration_us);
   EXPECT_EQ(a.finished->seq, b.finished->seq);
+  EXPECT_EQ(a.finished->command, b.finished->command);
 }
 
 inline void ExpectSameJob(const StoredJob& a, const StoredJob& b) {
@@ -91,6 +92,7 @@ inline void ExpectSameJob(const StoredJob& a, const StoredJob& b) {
   EXPECT_EQ(a.retry_timeouts, b.retry_timeouts);
   EXPECT_EQ(a.submitted_unix_us, b.submitted_unix_us);
   EXPECT_EQ(a.finished_unix_us, b.finished_unix_us);
+  EXPECT_EQ(a.command, b.command);
   ASSERT_EQ(a.tasks.size(), b.tasks.size());
   for (size_t i = 0; i < a.tasks.size(); ++i) ExpectSameTask(a.tasks[i], b.tasks[i]);
 }

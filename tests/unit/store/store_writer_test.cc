@@ -85,7 +85,7 @@ class StoreWriterTest : public ::testing::Test {
 TEST_F(StoreWriterTest, GroupsOpsIntoFewTransactions) {
   StartWriter(OpenStore());
   constexpr JobId kJobs = 250;  // four ops each: 1000 ops
-  const StoredTask::Final final{TaskStatus::kOk, "done", "", 10, 20, 0};
+  const StoredTask::Final final{TaskStatus::kOk, "done", "", 10, 20, 0, std::nullopt};
   for (JobId id = 1; id <= kJobs; ++id) {
     writer_->Enqueue(JobCreated{MakeJob(id)});
     writer_->Enqueue(TaskStarted{id, 0, 1});

@@ -10,7 +10,7 @@ namespace jobd {
 namespace {
 
 TaskEntry Entry(std::string name, TaskFunction function) {
-  return TaskEntry{std::move(name), TaskKind::kBuiltin, "for tests", std::move(function), ""};
+  return TaskEntry{std::move(name), TaskKind::kBuiltin, "for tests", std::move(function), "", {}};
 }
 
 TEST(TaskRegistryTest, FindsRegisteredTasksOnly) {

@@ -14,6 +14,7 @@
 
 #include "util/record_sink.h"
 #include "worker/builtin_tasks.h"
+#include "worker/command_task.h"
 #include "worker/pending_logs.h"
 
 namespace jobd {
@@ -29,12 +30,13 @@ class TaskRunnerTest : public ::testing::Test {
                 })) {
     logger_.set_level(spdlog::level::debug);
     RegisterBuiltinTasks(registry_);
+    RegisterCommandTask(registry_, 1 << 20);
     auto count = [this](const std::vector<std::string>&) {
       ++bodies_run_;
       return TaskOutput::Success("counted");
     };
     EXPECT_TRUE(
-        registry_.Register(TaskEntry{"count", TaskKind::kBuiltin, "for tests", count, ""}).ok());
+        registry_.Register(TaskEntry{"count", TaskKind::kBuiltin, "for tests", count, "", {}}).ok());
   }
 
   void MakeRunner() {
@@ -75,7 +77,8 @@ class TaskRunnerTest : public ::testing::Test {
 TEST_F(TaskRunnerTest, RunsTasksInOrderWithTheirLogContext) {
   MakeRunner();
   EXPECT_TRUE(runner_->idle());
-  runner_->Submit({Assignment{4, 0, 1, "echo", {"a"}}, Assignment{4, 1, 2, "fail", {"b"}}});
+  runner_->Submit({Assignment{4, 0, 1, "echo", {"a"}, std::nullopt},
+                   Assignment{4, 1, 2, "fail", {"b"}, std::nullopt}});
   EXPECT_FALSE(runner_->idle());
   std::vector<Outcome> outcomes = RunAll(2);
   ASSERT_EQ(outcomes.size(), 2u);
@@ -96,7 +99,7 @@ TEST_F(TaskRunnerTest, RunsTasksInOrderWithTheirLogContext) {
 
 TEST_F(TaskRunnerTest, BodyWaitsForReleaseAfterLoggingRunning) {
   MakeRunner();
-  runner_->Submit({Assignment{1, 7, 1, "count", {}}});
+  runner_->Submit({Assignment{1, 7, 1, "count", {}, std::nullopt}});
   TaskRunner::Events events = Next();
   ASSERT_TRUE(events.awaiting_release);
   EXPECT_TRUE(events.outcomes.empty());
@@ -120,7 +123,7 @@ TEST_F(TaskRunnerTest, BodyWaitsForReleaseAfterLoggingRunning) {
 TEST_F(TaskRunnerTest, WithNothingPendingTheBodyStartsWithoutAHandshake) {
   logger_.set_level(spdlog::level::info);  // no "running" record
   MakeRunner();
-  runner_->Submit({Assignment{1, 0, 1, "count", {}}});
+  runner_->Submit({Assignment{1, 0, 1, "count", {}, std::nullopt}});
   TaskRunner::Events events = Next();
   while (events.outcomes.empty()) {
     EXPECT_FALSE(events.awaiting_release);
@@ -132,7 +135,7 @@ TEST_F(TaskRunnerTest, WithNothingPendingTheBodyStartsWithoutAHandshake) {
 TEST_F(TaskRunnerTest, StrayReleaseDoesNotSkipTheNextHandshake) {
   MakeRunner();
   runner_->Release();  // nothing awaits release
-  runner_->Submit({Assignment{1, 0, 1, "count", {}}});
+  runner_->Submit({Assignment{1, 0, 1, "count", {}, std::nullopt}});
   ASSERT_TRUE(Next().awaiting_release);
   EXPECT_EQ(bodies_run_.load(), 0);
   runner_->Release();
@@ -141,10 +144,52 @@ TEST_F(TaskRunnerTest, StrayReleaseDoesNotSkipTheNextHandshake) {
 
 TEST_F(TaskRunnerTest, DestroyingDropsQueuedAndUnreleasedTasks) {
   MakeRunner();
-  runner_->Submit({Assignment{1, 0, 1, "count", {}}, Assignment{1, 1, 1, "count", {}}});
+  runner_->Submit({Assignment{1, 0, 1, "count", {}, std::nullopt}, Assignment{1, 1, 1, "count", {}, std::nullopt}});
   ASSERT_TRUE(Next().awaiting_release);
   runner_.reset();  // joins a thread parked in the handshake
   EXPECT_EQ(bodies_run_.load(), 0);
+}
+
+TEST_F(TaskRunnerTest, CommandTaskReportsItsGroupThenItsEndWithTheJobsOptions) {
+  MakeRunner();
+  CommandOptions options;
+  options.env = {"GREETING=hello from env"};
+  runner_->Submit({Assignment{3, 1, 2, kCommandTaskName,
+                              {"/bin/sh", "-c", "echo \"$GREETING\"; echo oops >&2; exit 4"},
+                              options}});
+  std::vector<CommandStarted> started;
+  std::vector<Outcome> outcomes;
+  while (outcomes.empty()) {
+    TaskRunner::Events events = Next();
+    if (events.started.empty() && events.outcomes.empty() && !events.awaiting_release) {
+      ADD_FAILURE() << "woken with nothing to do";
+      break;
+    }
+    started.insert(started.end(), events.started.begin(), events.started.end());
+    for (Outcome& o : events.outcomes) outcomes.push_back(std::move(o));
+    if (events.awaiting_release) runner_->Release();
+  }
+  ASSERT_EQ(started.size(), 1u);  // before the outcome, or with it
+  EXPECT_EQ(started[0].job, 3u);
+  EXPECT_EQ(started[0].index, 1u);
+  EXPECT_EQ(started[0].attempt, 2u);
+  EXPECT_GT(started[0].pgid, 1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_FALSE(outcomes[0].ok);
+  EXPECT_EQ(outcomes[0].value, "hello from env\n");
+  EXPECT_EQ(outcomes[0].error, "oops\n");
+  ASSERT_TRUE(outcomes[0].command.has_value());
+  EXPECT_EQ(outcomes[0].command->exit_code, 4);
+}
+
+TEST_F(TaskRunnerTest, ACommandThatCannotStartSaysWhyAndHasNoEnd) {
+  MakeRunner();
+  runner_->Submit({Assignment{3, 0, 1, kCommandTaskName, {"no-such-program-here"}, std::nullopt}});
+  std::vector<Outcome> outcomes = RunAll(1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_FALSE(outcomes[0].ok);
+  EXPECT_EQ(outcomes[0].error, "command not found: no-such-program-here");
+  EXPECT_FALSE(outcomes[0].command.has_value());
 }
 
 }  // namespace

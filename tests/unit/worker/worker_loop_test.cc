@@ -110,7 +110,7 @@ class WorkerLoopTest : public ::testing::Test {
       return TaskOutput::Success("released");
     };
     ASSERT_TRUE(
-        registry_.Register(TaskEntry{"block", TaskKind::kBuiltin, "for tests", block, ""}).ok());
+        registry_.Register(TaskEntry{"block", TaskKind::kBuiltin, "for tests", block, "", {}}).ok());
   }
   bool WaitForBlockBody() {
     return body_started_.get_future().wait_for(kWait) == std::future_status::ready;
@@ -226,7 +226,7 @@ TEST_F(WorkerLoopTest, ReadyListsPluginTasksWithTheirFileAndTheLoadErrors) {
   auto noop = [](const std::vector<std::string>&) { return TaskOutput::Success(""); };
   ASSERT_TRUE(registry_
                   .Register(TaskEntry{"p_task", TaskKind::kPlugin, "from a plugin", noop,
-                                      "/plugins/p.so"})
+                                      "/plugins/p.so", {}})
                   .ok());
   load_errors_ = {"/plugins/bad.so: invalid ELF header"};
   Start();
@@ -262,9 +262,9 @@ TEST_F(WorkerLoopTest, RunTasksStreamsOneOutcomePerTaskWithLogs) {
   Gather(0, "worker ready");
   Send(ToWorker{kProtocolVersion,
                 RunTasks{{
-                    Assignment{7, 0, 1, "echo", {"a", "b"}},
-                    Assignment{7, 1, 2, "sum_to_num", {"50000000"}},
-                    Assignment{7, 2, 1, "fail", {"no", "luck"}},
+                    Assignment{7, 0, 1, "echo", {"a", "b"}, std::nullopt},
+                    Assignment{7, 1, 2, "sum_to_num", {"50000000"}, std::nullopt},
+                    Assignment{7, 2, 1, "fail", {"no", "luck"}, std::nullopt},
                 }}});
   Gathered gathered = Gather(3, "failed: no luck");
 
@@ -321,7 +321,7 @@ TEST_F(WorkerLoopTest, RunTasksStreamsOneOutcomePerTaskWithLogs) {
 TEST_F(WorkerLoopTest, UnknownTaskIsAFailedOutcomeNotAWorkerError) {
   Start();
   ExpectReady();
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{1, 5, 1, "nope", {}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{1, 5, 1, "nope", {}, std::nullopt}}}});
   Gathered gathered = Gather(1);
   ASSERT_EQ(gathered.outcomes.size(), 1u);
   EXPECT_FALSE(gathered.outcomes[0].ok);
@@ -372,7 +372,7 @@ TEST_F(WorkerLoopTest, HeartbeatsKeepComingWhileALongTaskRuns) {
   Start(milliseconds(50));
   ExpectReady();
   Gather(0, "worker ready");
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{2, 0, 1, "sleep", {"400"}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{2, 0, 1, "sleep", {"400"}, std::nullopt}}}});
   Gathered gathered = Gather(1);
   ASSERT_EQ(gathered.outcomes.size(), 1u);
   EXPECT_TRUE(gathered.outcomes[0].ok) << gathered.outcomes[0].error;
@@ -399,7 +399,7 @@ TEST_F(WorkerLoopTest, CoordinatorHeartbeatsAreNotShutdownAndKeepTheWorkerAlive)
   ASSERT_NE(exit_code_.wait_for(std::chrono::seconds(0)), std::future_status::ready)
       << "the worker exited with " << exit_code_.get();
 
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{5, 1, 1, "echo", {"still", "here"}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{5, 1, 1, "echo", {"still", "here"}, std::nullopt}}}});
   Gathered gathered = Gather(1);
   ASSERT_EQ(gathered.outcomes.size(), 1u);
   EXPECT_EQ(gathered.outcomes[0].value, "still here");
@@ -413,7 +413,7 @@ TEST_F(WorkerLoopTest, SilentCoordinatorEndsTheLoopWithFourMidTask) {
   ExpectReady();
   // Before sending: the worker's silence clock starts when it receives.
   const auto sent = std::chrono::steady_clock::now();
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "block", {}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "block", {}, std::nullopt}}}});
   ASSERT_TRUE(WaitForBlockBody());
   // The task stays blocked until the end of the test: Run() must not wait
   // for it.
@@ -442,7 +442,7 @@ TEST_F(WorkerLoopTest, SilentCoordinatorEndsTheLoopDuringASleepTask) {
   Start(milliseconds(30), 3);
   ExpectReady();
   // Destroying the loop at the end of the test waits for this sleep.
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "sleep", {"1500"}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{6, 0, 1, "sleep", {"1500"}, std::nullopt}}}});
   const auto sent = std::chrono::steady_clock::now();
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitCoordinatorLost);
   EXPECT_LT(std::chrono::steady_clock::now() - sent, milliseconds(1000));
@@ -460,7 +460,7 @@ TEST_F(WorkerLoopTest, RecordsLoggedBeforeATaskLeaveBeforeItsBodyStarts) {
   ExpectReady();
   Gather(0, "worker ready");
   logger_.info("just before the task");
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{9, 4, 1, "block", {}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{9, 4, 1, "block", {}, std::nullopt}}}});
   ASSERT_TRUE(WaitForBlockBody());
 
   // The body has started and is blocked; had it crashed, only what is
@@ -493,7 +493,7 @@ TEST_F(WorkerLoopTest, ShutdownWaitsForTheTaskItHolds) {
   RegisterBlockTask();
   Start();
   ExpectReady();
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{3, 2, 1, "block", {}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{3, 2, 1, "block", {}, std::nullopt}}}});
   ASSERT_TRUE(WaitForBlockBody());
   Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
   // Not a synchronisation: the loop must not have exited, however long this is.
@@ -510,7 +510,7 @@ TEST_F(WorkerLoopTest, ShutdownWaitsForTheTaskItHolds) {
 TEST_F(WorkerLoopTest, ReportsCarryTheResidentSetSize) {
   Start();
   ExpectReady();
-  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{8, 0, 1, "echo", {"x"}}}}});
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{8, 0, 1, "echo", {"x"}, std::nullopt}}}});
   Gathered gathered = Gather(1);
   ASSERT_FALSE(gathered.reports.empty());
   for (const WorkerReport& report : gathered.reports) {

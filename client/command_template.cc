@@ -1,0 +1,140 @@
+#include "client/command_template.h"
+
+#include <array>
+#include <optional>
+#include <utility>
+
+namespace jobd {
+namespace {
+
+std::string_view BaseName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string_view DirName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  return slash == 0 ? path.substr(0, 1) : path.substr(0, slash);
+}
+
+// Drops the last ".ext" of the base name; a leading dot (".bashrc") is no
+// extension.
+std::string_view WithoutExtension(std::string_view path) {
+  const size_t base = path.size() - BaseName(path).size();
+  const size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || dot <= base) return path;
+  return path.substr(0, dot);
+}
+
+// Longest first: "{/.}" must not be read as "{/" + ".}".
+constexpr std::array<std::string_view, 5> kPlaceholders = {"{//}", "{/.}", "{/}", "{.}", "{}"};
+
+std::string ValueOf(std::string_view placeholder, std::string_view item) {
+  if (placeholder == "{}") return std::string(item);
+  if (placeholder == "{.}") return std::string(WithoutExtension(item));
+  if (placeholder == "{/}") return std::string(BaseName(item));
+  if (placeholder == "{//}") return std::string(DirName(item));
+  return std::string(WithoutExtension(BaseName(item)));  // {/.}
+}
+
+std::optional<std::string_view> PlaceholderAt(std::string_view text, size_t pos) {
+  for (std::string_view p : kPlaceholders) {
+    if (text.substr(pos, p.size()) == p) return p;
+  }
+  return std::nullopt;
+}
+
+// Replaces every placeholder in `text` by quote(value).
+template <typename Quote>
+std::string Replace(std::string_view text, std::string_view item, Quote quote) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (std::optional<std::string_view> p = PlaceholderAt(text, i)) {
+      out += quote(ValueOf(*p, item));
+      i += p->size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SplitWords(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::exchange(word, {}));
+      in_word = false;
+      continue;
+    }
+    in_word = true;
+    if (c == '\\') {
+      if (++i == text.size()) return Status::InvalidArgument("the command ends with a lone \\");
+      word += text[i];
+    } else if (c == '\'') {
+      const size_t end = text.find('\'', i + 1);
+      if (end == std::string_view::npos) return Status::InvalidArgument("unclosed ' in the command");
+      word += text.substr(i + 1, end - i - 1);
+      i = end;
+    } else if (c == '"') {
+      for (++i;; ++i) {
+        if (i == text.size()) return Status::InvalidArgument("unclosed \" in the command");
+        if (text[i] == '"') break;
+        const bool escapes = text[i] == '\\' && i + 1 < text.size() &&
+                             std::string_view("\\\"$`").find(text[i + 1]) != std::string_view::npos;
+        if (escapes) ++i;
+        word += text[i];
+      }
+    } else {
+      word += c;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  if (words.empty()) return Status::InvalidArgument("the command is empty");
+  return words;
+}
+
+std::vector<std::string> ExpandWords(const std::vector<std::string>& words,
+                                     const std::string& item) {
+  std::vector<std::string> argv;
+  argv.reserve(words.size() + 1);
+  bool placed = false;
+  for (const std::string& word : words) {
+    placed = placed || HasPlaceholder(word);
+    argv.push_back(Replace(word, item, [](std::string value) { return value; }));
+  }
+  if (!placed) argv.push_back(item);
+  return argv;
+}
+
+std::string ExpandShellCommand(const std::string& command, const std::string& item) {
+  if (!HasPlaceholder(command)) return command + " " + ShellQuote(item);
+  return Replace(command, item, [](const std::string& value) { return ShellQuote(value); });
+}
+
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+bool HasPlaceholder(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (PlaceholderAt(text, i)) return true;
+  }
+  return false;
+}
+
+}  // namespace jobd
