@@ -225,7 +225,8 @@ void AddCommandOptions(CLI::App* command, CommandFlags* flags, bool exec) {
                     "run the command with /bin/sh -c (items are quoted for it)");
   command->add_option("--cwd", flags->cwd,
                       "the command's working directory (default: the current one)");
-  command->add_option("--env", flags->env, "K=V added to the command's environment (repeatable)");
+  command->add_option("--env", flags->env, "K=V added to the command's environment (repeatable)")
+      ->allow_extra_args(false);  // one K=V per --env: a command may follow
   command->add_option("--stdin", flags->stdin_path,
                       "a file as the command's standard input (default: /dev/null)");
   command->add_option("--max-output", flags->max_output,
