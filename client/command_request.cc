@@ -48,11 +48,13 @@ Result<CommandOptions> BuildCommandOptions(const CommandFlags& flags,
   if (!flags.memory_limit.empty()) {
     Result<uint64_t> size = ParseSize(flags.memory_limit);
     if (!size.ok()) return Flag("--memory-limit", size.status());
+    if (*size == 0) return Status::InvalidArgument("--memory-limit: must be above 0");
     options.memory_limit = *size;
   }
   if (!flags.cpu_limit.empty()) {
     Result<Micros> limit = ParseDuration(flags.cpu_limit);
     if (!limit.ok()) return Flag("--cpu-limit", limit.status());
+    if (limit->count() <= 0) return Status::InvalidArgument("--cpu-limit: must be above 0");
     options.cpu_limit_us = static_cast<uint64_t>(limit->count());
   }
   return options;
@@ -68,7 +70,9 @@ Result<std::vector<TaskInput>> CommandTasks(const CommandFlags& flags,
       return Status::InvalidArgument("--exec: the command is empty");
     }
     for (const std::string& item : items) {
-      tasks.push_back(TaskInput{"", {kShell, "-c", ExpandShellCommand(flags.exec, item)}});
+      Result<std::vector<std::string>> argv = ShellArgv(flags.exec, item);
+      if (!argv.ok()) return Flag("--exec", argv.status());
+      tasks.push_back(TaskInput{"", std::move(*argv)});
     }
     return tasks;
   }

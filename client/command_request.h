@@ -31,7 +31,8 @@ struct CommandFlags {
 Result<CommandOptions> BuildCommandOptions(const CommandFlags& flags,
                                            const std::string& working_dir);
 
-// map --exec: one task per item, named "exec", argv from the template.
+// map --exec: one task per item (of the job's default task "exec"), argv
+// from the template; with --shell, ShellArgv's.
 Result<std::vector<TaskInput>> CommandTasks(const CommandFlags& flags,
                                             const std::vector<std::string>& items);
 

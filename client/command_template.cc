@@ -29,6 +29,15 @@ std::string_view WithoutExtension(std::string_view path) {
 
 // Longest first: "{/.}" must not be read as "{/" + ".}".
 constexpr std::array<std::string_view, 5> kPlaceholders = {"{//}", "{/.}", "{/}", "{.}", "{}"};
+// --shell: placeholder k of this list is the positional parameter k + 1.
+constexpr std::array<std::string_view, 5> kParameterOrder = {"{}", "{.}", "{/}", "{//}", "{/.}"};
+
+size_t ParameterOf(std::string_view placeholder) {
+  for (size_t k = 0; k < kParameterOrder.size(); ++k) {
+    if (kParameterOrder[k] == placeholder) return k + 1;
+  }
+  return 1;
+}
 
 std::string ValueOf(std::string_view placeholder, std::string_view item) {
   if (placeholder == "{}") return std::string(item);
@@ -73,9 +82,14 @@ Result<std::vector<std::string>> SplitWords(std::string_view text) {
       in_word = false;
       continue;
     }
+    const bool was_in_word = in_word;
     in_word = true;
     if (c == '\\') {
       if (++i == text.size()) return Status::InvalidArgument("the command ends with a lone \\");
+      if (text[i] == '\n') {
+        in_word = was_in_word;  // a line continuation: as if it were not there
+        continue;
+      }
       word += text[i];
     } else if (c == '\'') {
       const size_t end = text.find('\'', i + 1);
@@ -87,8 +101,8 @@ Result<std::vector<std::string>> SplitWords(std::string_view text) {
         if (i == text.size()) return Status::InvalidArgument("unclosed \" in the command");
         if (text[i] == '"') break;
         const bool escapes = text[i] == '\\' && i + 1 < text.size() &&
-                             std::string_view("\\\"$`").find(text[i + 1]) != std::string_view::npos;
-        if (escapes) ++i;
+                             std::string_view("\\\"$`\n").find(text[i + 1]) != std::string_view::npos;
+        if (escapes && text[++i] == '\n') continue;  // a line continuation
         word += text[i];
       }
     } else {
@@ -113,21 +127,38 @@ std::vector<std::string> ExpandWords(const std::vector<std::string>& words,
   return argv;
 }
 
-std::string ExpandShellCommand(const std::string& command, const std::string& item) {
-  if (!HasPlaceholder(command)) return command + " " + ShellQuote(item);
-  return Replace(command, item, [](const std::string& value) { return ShellQuote(value); });
-}
-
-std::string ShellQuote(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
+Result<std::vector<std::string>> ShellArgv(const std::string& command, const std::string& item) {
+  enum class Quote { kNone, kSingle, kDouble } quote = Quote::kNone;
+  std::string script;
+  bool placed = false;
+  for (size_t i = 0; i < command.size();) {
+    if (std::optional<std::string_view> p = PlaceholderAt(command, i)) {
+      const std::string ref = "${" + std::to_string(ParameterOf(*p)) + "}";
+      if (quote == Quote::kNone) script += '"' + ref + '"';
+      if (quote == Quote::kDouble) script += ref;
+      if (quote == Quote::kSingle) script += "'\"" + ref + "\"'";
+      placed = true;
+      i += p->size();
+      continue;
+    }
+    const char c = command[i++];
+    script += c;
+    if (c == '\\' && quote != Quote::kSingle && i < command.size()) {
+      script += command[i++];  // escaped: it neither opens nor closes a quote
+    } else if (c == '\'' && quote != Quote::kDouble) {
+      quote = quote == Quote::kSingle ? Quote::kNone : Quote::kSingle;
+    } else if (c == '"' && quote != Quote::kSingle) {
+      quote = quote == Quote::kDouble ? Quote::kNone : Quote::kDouble;
     }
   }
-  return out + "'";
+  if (quote != Quote::kNone) {
+    return Status::InvalidArgument(quote == Quote::kSingle ? "unclosed ' in the command"
+                                                           : "unclosed \" in the command");
+  }
+  if (!placed) script += " \"${1}\"";
+  std::vector<std::string> argv = {"/bin/sh", "-c", std::move(script), "sh"};
+  for (std::string_view p : kParameterOrder) argv.push_back(ValueOf(p, item));
+  return argv;
 }
 
 bool HasPlaceholder(std::string_view text) {

@@ -14,9 +14,9 @@ namespace jobd {
 
 // Splits a template into words as a POSIX shell would split a simple command:
 // blanks separate words; '...' and "..." quote (inside "...", \ escapes only
-// \ " $ `); \ outside quotes escapes the next character. Nothing is expanded:
-// no variables, globs or command substitution. Fails on an unclosed quote or
-// an empty template.
+// \ " $ ` and newline); \ outside quotes escapes the next character, and
+// \ before a newline joins lines. Nothing is expanded: no variables, globs or
+// command substitution. Fails on an unclosed quote or an empty template.
 Result<std::vector<std::string>> SplitWords(std::string_view text);
 
 // The argv for one item: each word with its placeholders replaced, in one
@@ -24,12 +24,14 @@ Result<std::vector<std::string>> SplitWords(std::string_view text);
 std::vector<std::string> ExpandWords(const std::vector<std::string>& words,
                                      const std::string& item);
 
-// For --shell: the command text with each placeholder replaced by the value
-// quoted for sh, so that an item is always one word and never code.
-std::string ExpandShellCommand(const std::string& command, const std::string& item);
-
-// 'text' with every ' written as '\''; the empty string as ''.
-std::string ShellQuote(std::string_view text);
+// For --shell: {"/bin/sh", "-c", SCRIPT, "sh", ITEM, {.}, {/}, {//}, {/.}}.
+// The item's values are positional parameters, never part of SCRIPT: each
+// placeholder in the command becomes a reference to its parameter ("${1}"
+// for {}), quoted for where it stands (outside quotes, inside "...", or
+// inside '...'), so an item is one word and never code, however the template
+// quotes it. With no placeholder, "${1}" is appended. Fails on an unclosed
+// quote.
+Result<std::vector<std::string>> ShellArgv(const std::string& command, const std::string& item);
 
 // True when `text` holds any placeholder.
 bool HasPlaceholder(std::string_view text);

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "util/exit_status.h"
+
 namespace jobd {
 namespace {
 
@@ -55,6 +57,12 @@ std::string HumanBytes(uint64_t bytes) {
 std::string SignalName(int signal) {
   const char* abbrev = sigabbrev_np(signal);
   return abbrev == nullptr ? std::to_string(signal) : std::string("SIG") + abbrev;
+}
+
+// "exited with code 3", "killed by SIGKILL"
+std::string DescribeEnd(const CommandEnd& end) {
+  const bool signaled = end.signal != 0;
+  return ExitStatus{signaled, signaled ? end.signal : end.exit_code}.Describe();
 }
 
 std::string_view WithoutFinalNewline(std::string_view text) {
@@ -105,7 +113,9 @@ std::string ResultJsonLine(const TaskResult& r) {
   json["seq"] = r.seq;
   json["status"] = TaskStatusName(r.status);
   json["result"] = ok ? Json(r.result) : Json(nullptr);
-  json["error"] = ok ? Json(nullptr) : Json(r.error);
+  // A command's error is its stderr, which may be empty: then how it ended.
+  const bool silent_command = r.command && r.error.empty();
+  json["error"] = ok ? Json(nullptr) : Json(silent_command ? DescribeEnd(*r.command) : r.error);
   json["pid"] = r.pid;
   json["attempts"] = r.attempts;
   json["duration_ms"] = Millis3(r.duration_us);

@@ -4,17 +4,11 @@
 #include <utility>
 #include <vector>
 
-#include "util/exit_status.h"
 
 namespace jobd {
 
 TaskOutput CommandOutput(CommandRun run) {
-  const bool ok = run.ok();
-  if (!ok && run.started && run.err.empty()) {
-    const bool signaled = run.end.signal != 0;
-    run.err = ExitStatus{signaled, signaled ? run.end.signal : run.end.exit_code}.Describe();
-  }
-  return TaskOutput{ok, std::move(run.out), std::move(run.err)};
+  return TaskOutput{run.ok(), std::move(run.out), std::move(run.err)};
 }
 
 void RegisterCommandTask(TaskRegistry& registry, uint64_t default_max_output) {

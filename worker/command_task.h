@@ -14,9 +14,8 @@ namespace jobd {
 void RegisterCommandTask(TaskRegistry& registry, uint64_t default_max_output);
 
 // A command's run as a task's output: ok when it exited with 0; the value is
-// its stdout. The error is stderr's tail; when that is empty and the command
-// failed, how it ended ("exited with code 3", "killed by SIGKILL") or why it
-// never started.
+// its stdout and the error its stderr's tail, as they are (how it ended
+// travels apart, in its CommandEnd), or why it never started.
 TaskOutput CommandOutput(CommandRun run);
 
 }  // namespace jobd

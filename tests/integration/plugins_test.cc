@@ -13,13 +13,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "client/client.h"
 #include "tests/integration/harness.h"
 #include "tests/unit/worker/plugin_test_util.h"
 
 namespace jobd::testing {
 namespace {
 
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using json = nlohmann::json;
 namespace pt = jobd::plugin_testing;
 
@@ -115,6 +118,171 @@ TEST_F(PluginsTest, SighupReloadsPluginsWithoutARestart) {
   EXPECT_EQ(jobd_->pid(), before);
   CommandResult r = jobd_->Jobctl({"--json", "map", "t_echo", "loaded"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+
+// Plugin tasks that go wrong, with the test plugin good.so (t_crash, t_bytes,
+// t_echo): each test starts its own jobd, some with extra flags.
+class PluginTaskFailuresTest : public ::testing::Test {
+ protected:
+  void StartJobd(const std::vector<std::string>& extra = {}) {
+    pt::CopyInto(pt::TestPluginDir() + "/good.so", plugins_.path(), "good.so");
+    jobd_ = Jobd::Start(Concat({"--plugin-dir", plugins_.path()}, extra), 2);
+  }
+
+  // The number of ready workers jobd reports, or -1.
+  int ReadyWorkers() const {
+    CommandResult r = jobd_->Jobctl({"--json", "ping"});
+    std::vector<json> lines = JsonLines(r.out);
+    if (r.exit_code != 0 || lines.size() != 1) return -1;
+    return lines[0]["workers"].get<int>();
+  }
+
+  pt::ScratchDir plugins_;
+  std::unique_ptr<Jobd> jobd_;
+};
+
+TEST_F(PluginTaskFailuresTest, CrashingTaskEndsCrashedWhileTheJobAndThePoolGoOn) {
+  StartJobd();
+  ASSERT_NE(jobd_, nullptr);
+  ClientOptions options;
+  options.endpoint = jobd_->endpoint();
+  Result<std::unique_ptr<Client>> client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().message();
+
+  std::vector<int> pids_before;
+  for (const json& worker : JsonLines(jobd_->Jobctl({"--json", "workers"}).out)) {
+    pids_before.push_back(worker["pid"].get<int>());
+  }
+  ASSERT_EQ(pids_before.size(), 2u);
+
+  // One job: t_echo by default, t_crash in the middle, no retries.
+  SubmitRequest request;
+  request.default_task = "t_echo";
+  request.tasks = {TaskInput{"", {"before"}}, TaskInput{"t_crash", {}},
+                   TaskInput{"", {"after", "it"}}};
+  request.retries = 0;
+  Result<std::unique_ptr<ResultStream>> stream = (*client)->Map(std::move(request), true);
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+  std::vector<TaskResult> results;
+  // Bounded: three results, then the end (each Next() is bounded too).
+  for (int i = 0; i < 4; ++i) {
+    Result<std::optional<TaskResult>> next = (*stream)->Next();
+    ASSERT_TRUE(next.ok()) << next.status().message();
+    if (!next->has_value()) break;
+    results.push_back(**next);
+  }
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].status, TaskStatus::kOk) << results[0].error;
+  EXPECT_EQ(results[0].result, "before");
+  EXPECT_EQ(results[2].status, TaskStatus::kOk) << results[2].error;
+  EXPECT_EQ(results[2].result, "after it");
+
+  const TaskResult& crashed = results[1];
+  EXPECT_EQ(crashed.status, TaskStatus::kCrashed);
+  EXPECT_EQ(crashed.attempts, 1u);
+  // The pid is that of the worker that ran it, one of the pool's.
+  EXPECT_THAT(pids_before, Contains(crashed.pid));
+  EXPECT_THAT(crashed.error, StartsWith("worker pid " + std::to_string(crashed.pid) + " "));
+  EXPECT_THAT(crashed.error, HasSubstr("SIGSEGV"));
+
+  CommandResult status =
+      jobd_->Jobctl({"--json", "status", std::to_string((*stream)->job().job)});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  std::vector<json> info = JsonLines(status.out);
+  ASSERT_EQ(info.size(), 1u) << status.out;
+  EXPECT_EQ(info[0]["state"], "done");
+  EXPECT_EQ(info[0]["ok"], 2);
+  EXPECT_EQ(info[0]["crashed"], 1);
+
+  // The pool is whole again, without the worker that crashed, and runs the
+  // next job.
+  EXPECT_TRUE(Eventually([&] { return ReadyWorkers() == 2; })) << jobd_->Jobctl({"workers"}).out;
+  CommandResult workers = jobd_->Jobctl({"--json", "workers"});
+  for (const json& worker : JsonLines(workers.out)) EXPECT_NE(worker["pid"], crashed.pid);
+  CommandResult next = jobd_->Jobctl({"--json", "map", "t_echo", "a", "b", "c", "d"});
+  ASSERT_EQ(next.exit_code, 0) << next.out << next.err;
+  std::vector<json> lines = JsonLines(next.out);
+  ASSERT_EQ(lines.size(), 4u) << next.out;
+  for (const json& line : lines) EXPECT_EQ(line["status"], "ok") << line;
+}
+
+TEST_F(PluginTaskFailuresTest, CrashIsRetriedThenReportedThroughJobctl) {
+  StartJobd();
+  ASSERT_NE(jobd_, nullptr);
+  CommandResult r = jobd_->Jobctl({"--json", "map", "--retries", "1", "t_crash", "x"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<json> lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  EXPECT_EQ(lines[0]["status"], "crashed");
+  EXPECT_EQ(lines[0]["attempts"], 2);
+  EXPECT_TRUE(lines[0]["result"].is_null());
+  const int pid = lines[0]["pid"].get<int>();
+  ASSERT_GT(pid, 0);
+  EXPECT_THAT(lines[0]["error"].get<std::string>(),
+              StartsWith("worker pid " + std::to_string(pid) + " killed by SIGSEGV"));
+  // No command keys on a plugin task's result.
+  EXPECT_FALSE(lines[0].contains("exit_code")) << r.out;
+
+  CommandResult human = jobd_->Jobctl({"map", "--retries", "0", "t_crash", "y"});
+  EXPECT_EQ(human.exit_code, 1) << human.err;
+  EXPECT_THAT(human.out, HasSubstr("[0] crashed: worker pid "));
+  EXPECT_THAT(human.out, HasSubstr(" killed by SIGSEGV"));
+  EXPECT_TRUE(Eventually([&] { return ReadyWorkers() == 2; })) << jobd_->Jobctl({"workers"}).out;
+}
+
+TEST_F(PluginTaskFailuresTest, OutputOverTheWorkersBoundFailsTheTask) {
+  StartJobd({"--max-output", "1K"});
+  ASSERT_NE(jobd_, nullptr);
+  CommandResult r =
+      jobd_->Jobctl({"--json", "map", "--ordered", "t_bytes", "2048", "100", "1024", "1025"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<json> lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+
+  EXPECT_EQ(lines[0]["status"], "failed");
+  EXPECT_TRUE(lines[0]["result"].is_null());
+  EXPECT_THAT(lines[0]["error"].get<std::string>(), HasSubstr("2048 bytes"));
+  EXPECT_THAT(lines[0]["error"].get<std::string>(), HasSubstr("limit of 1024"));
+
+  EXPECT_EQ(lines[1]["status"], "ok") << lines[1];
+  EXPECT_EQ(lines[1]["result"], std::string(100, 'x'));
+  // Exactly at the bound is within it.
+  EXPECT_EQ(lines[2]["status"], "ok") << lines[2]["error"];
+  EXPECT_EQ(lines[2]["result"], std::string(1024, 'x'));
+  EXPECT_EQ(lines[3]["status"], "failed");
+  EXPECT_THAT(lines[3]["error"].get<std::string>(), HasSubstr("1025 bytes"));
+  // A failure, not a crash: the workers that said no are still there.
+  for (const json& line : lines) EXPECT_EQ(line["attempts"], 1) << line;
+  EXPECT_EQ(ReadyWorkers(), 2);
+}
+
+TEST_F(PluginTaskFailuresTest, UnknownTaskFailsNamingItAndTheKnownTasks) {
+  StartJobd();
+  ASSERT_NE(jobd_, nullptr);
+  CommandResult r = jobd_->Jobctl({"--json", "map", "no_such_task", "x"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<json> lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(lines[0]["status"], "failed");
+  EXPECT_EQ(lines[0]["attempts"], 1);
+  const std::string error = lines[0]["error"].get<std::string>();
+  EXPECT_THAT(error, HasSubstr("unknown task 'no_such_task'"));
+  EXPECT_THAT(error, HasSubstr("known: "));
+  for (const char* known : {"t_echo", "t_crash", "t_bytes", "echo"}) {
+    EXPECT_THAT(error, HasSubstr(known));
+  }
+
+  CommandResult human = jobd_->Jobctl({"map", "no_such_task", "y"});
+  EXPECT_EQ(human.exit_code, 1) << human.err;
+  EXPECT_THAT(human.out, HasSubstr("[0] failed: unknown task 'no_such_task' (known: "));
+
+  // The daemon still answers, and still runs tasks.
+  CommandResult ping = jobd_->Jobctl({"ping"});
+  EXPECT_EQ(ping.exit_code, 0) << ping.err;
+  EXPECT_EQ(ReadyWorkers(), 2);
+  CommandResult ok = jobd_->Jobctl({"--json", "map", "t_echo", "fine"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 }
 
 }  // namespace

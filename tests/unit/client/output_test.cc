@@ -1,5 +1,7 @@
 #include "client/output.h"
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include "client/progress_line.h"
@@ -191,6 +193,163 @@ TEST(OutputTest, TaskJsonLineHasNullFileForBuiltIns) {
             R"({"name":"echo","kind":"built-in","file":null,"description":"returns"})");
   EXPECT_EQ(TaskJsonLine(TaskInfo{"sha256", "plugin", "/p/sha256.so", "digest"}),
             R"({"name":"sha256","kind":"plugin","file":"/p/sha256.so","description":"digest"})");
+}
+
+
+// ---- command results --------------------------------------------------------
+
+CommandEnd Exited(int32_t code) {
+  CommandEnd end;
+  end.exit_code = code;
+  end.signal = 0;
+  end.cpu_us = 12345;
+  end.max_rss_bytes = 2'097'152;
+  return end;
+}
+
+CommandEnd Signalled(int32_t signal) {
+  CommandEnd end;
+  end.exit_code = -1;
+  end.signal = signal;
+  end.cpu_us = 500;
+  end.max_rss_bytes = 1'500'000;
+  return end;
+}
+
+TaskResult CommandOk() {
+  TaskResult r = OkResult();
+  r.result = "hello\n";
+  r.error = "a warning\n";
+  r.command = Exited(0);
+  return r;
+}
+
+TaskResult CommandFailed(CommandEnd end) {
+  TaskResult r = CrashedResult();
+  r.status = TaskStatus::kFailed;
+  r.result = "partial\n";
+  r.error = "boom\n";
+  r.command = end;
+  return r;
+}
+
+TEST(OutputTest, CommandEndText) {
+  EXPECT_EQ(CommandEndText(Exited(0)), "exit 0");
+  EXPECT_EQ(CommandEndText(Exited(3)), "exit 3");
+  EXPECT_EQ(CommandEndText(Exited(255)), "exit 255");
+  EXPECT_EQ(CommandEndText(Signalled(SIGTERM)), "killed by SIGTERM");
+  EXPECT_EQ(CommandEndText(Signalled(SIGKILL)), "killed by SIGKILL");
+  EXPECT_EQ(CommandEndText(Signalled(SIGSEGV)), "killed by SIGSEGV");
+  // A number no signal has is still shown.
+  EXPECT_NE(CommandEndText(Signalled(200)).find("200"), std::string::npos)
+      << CommandEndText(Signalled(200));
+}
+
+TEST(OutputTest, CommandOkJsonLine) {
+  EXPECT_EQ(ResultJsonLine(CommandOk()),
+            R"({"job":1,"index":0,"seq":3,"status":"ok","result":"hello\n","error":null,)"
+            R"("pid":4242,"attempts":1,"duration_ms":41.2,)"
+            R"("exit_code":0,"signal":null,"stderr":"a warning\n","cpu_ms":12.345,)"
+            R"("max_rss_kb":2048,"stdout_truncated":false,"stderr_truncated":false})");
+}
+
+TEST(OutputTest, CommandFailedJsonLine) {
+  EXPECT_EQ(ResultJsonLine(CommandFailed(Exited(3))),
+            R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,"error":"boom\n",)"
+            R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
+            R"("exit_code":3,"signal":null,"stderr":"boom\n","cpu_ms":12.345,)"
+            R"("max_rss_kb":2048,"stdout_truncated":false,"stderr_truncated":false})");
+}
+
+TEST(OutputTest, CommandSignalledJsonLineHasNullExitCode) {
+  TaskResult r = CommandFailed(Signalled(SIGTERM));
+  r.error = "";
+  r.command->stdout_truncated = true;
+  r.command->stderr_truncated = true;
+  // Nothing on stderr: the error says how it ended; "stderr" stays as it was.
+  EXPECT_EQ(ResultJsonLine(r),
+            R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,)"
+            R"("error":"killed by SIGTERM",)"
+            R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
+            R"("exit_code":null,"signal":"SIGTERM","stderr":"","cpu_ms":0.5,)"
+            R"("max_rss_kb":1464,"stdout_truncated":true,"stderr_truncated":true})");
+}
+
+TEST(OutputTest, CommandJsonEscapesStderr) {
+  TaskResult r = CommandOk();
+  r.error = "line \"1\"\n\tétoile\n";
+  const std::string line = ResultJsonLine(r);
+  EXPECT_NE(line.find(R"("stderr":"line \"1\"\n\tétoile\n")"), std::string::npos) << line;
+  EXPECT_EQ(line.find('\n'), std::string::npos) << "one line";
+  r.error = "\xff";
+  EXPECT_NO_THROW(ResultJsonLine(r));
+}
+
+TEST(OutputTest, PlainResultsHaveNoCommandKeys) {
+  for (const TaskResult& r : {OkResult(), CrashedResult()}) {
+    const std::string line = ResultJsonLine(r);
+    for (const char* key : {"\"exit_code\"", "\"signal\"", "\"stderr\"", "\"cpu_ms\"",
+                            "\"max_rss_kb\"", "\"stdout_truncated\"", "\"stderr_truncated\""}) {
+      EXPECT_EQ(line.find(key), std::string::npos) << key << " in " << line;
+    }
+  }
+}
+
+TEST(OutputTest, CommandOkHumanLine) {
+  // The final newline of stdout is dropped, and "exit 0" is not said.
+  EXPECT_EQ(ResultHumanLine(CommandOk(), 3), "[0] ok hello  (pid 4242, 41.2 ms)");
+  TaskResult r = CommandOk();
+  r.result = "a\nb\n\n";  // only one newline is dropped
+  EXPECT_EQ(ResultHumanLine(r, 1), "[0] ok a\nb\n  (pid 4242, 41.2 ms)");
+  r.result = "";
+  EXPECT_EQ(ResultHumanLine(r, 1), "[0] ok   (pid 4242, 41.2 ms)");
+  r.result = "no newline";
+  r.attempts = 2;
+  EXPECT_EQ(ResultHumanLine(r, 1), "[0] ok no newline  (pid 4242, 41.2 ms, 2 attempts)");
+}
+
+TEST(OutputTest, PlainResultKeepsItsTrailingNewline) {
+  TaskResult r = OkResult();
+  r.result = "x\n";
+  EXPECT_EQ(ResultHumanLine(r, 1), "[0] ok x\n  (pid 4242, 41.2 ms)");
+  TaskResult failed = CrashedResult();
+  failed.status = TaskStatus::kFailed;
+  failed.error = "why\n";
+  EXPECT_EQ(ResultHumanLine(failed, 3), "[2] failed: why\n  (pid 4243, 1 attempt)");
+}
+
+TEST(OutputTest, CommandFailedHumanLineShowsTheExitCode) {
+  EXPECT_EQ(ResultHumanLine(CommandFailed(Exited(3)), 3),
+            "[2] failed: boom  (exit 3, pid 4243, 1 attempt)");
+  TaskResult quiet = CommandFailed(Exited(1));
+  quiet.error = "";
+  quiet.attempts = 2;
+  EXPECT_EQ(ResultHumanLine(quiet, 3), "[2] failed  (exit 1, pid 4243, 2 attempts)");
+}
+
+TEST(OutputTest, CommandKilledHumanLineNamesTheSignal) {
+  TaskResult r = CommandFailed(Signalled(SIGKILL));
+  r.error = "";
+  EXPECT_EQ(ResultHumanLine(r, 3), "[2] failed  (killed by SIGKILL, pid 4243, 1 attempt)");
+  r.status = TaskStatus::kTimeout;
+  r.command = Signalled(SIGTERM);
+  r.error = "timed out after 500 ms";
+  EXPECT_EQ(ResultHumanLine(r, 3),
+            "[2] timeout: timed out after 500 ms  (killed by SIGTERM, pid 4243, 1 attempt)");
+}
+
+TEST(OutputTest, CommandTruncatedStdoutIsNoted) {
+  TaskResult ok = CommandOk();
+  ok.command->stdout_truncated = true;
+  EXPECT_EQ(ResultHumanLine(ok, 1), "[0] ok hello  (stdout truncated, pid 4242, 41.2 ms)");
+  TaskResult failed = CommandFailed(Exited(2));
+  failed.command->stdout_truncated = true;
+  EXPECT_EQ(ResultHumanLine(failed, 3),
+            "[2] failed: boom  (exit 2, stdout truncated, pid 4243, 1 attempt)");
+  // A truncated stderr is no news in the human line: only its tail is shown anyway.
+  TaskResult tail = CommandOk();
+  tail.command->stderr_truncated = true;
+  EXPECT_EQ(ResultHumanLine(tail, 1), "[0] ok hello  (pid 4242, 41.2 ms)");
 }
 
 }  // namespace
