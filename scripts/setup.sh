@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libsystemd-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libssl-dev
+  systemd dpkg-dev bash-completion
 )
 
 missing=()
