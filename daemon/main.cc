@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{"jobd: a multiprocess job supervisor. Runs in the foreground."};
   app.set_config("--config", "", "Read options from this file (INI or TOML: key = value)");
+  // A misspelt key must not be silently ignored.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.add_option("--socket", flags.socket, "Client endpoint (ipc://PATH or tcp://HOST:PORT)")
       ->envname("JOBD_SOCKET")
       ->capture_default_str();

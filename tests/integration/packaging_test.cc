@@ -350,6 +350,9 @@ TEST(PackagingConfigTest, BadValueInTheConfigIsRefusedWithTheOptionName) {
       {"log-level = loud", "--log-level"},
       {"heartbeat = 1ms", "--heartbeat"},
       {"retain = forever", "--retain"},
+      {"kill-grace = later", "--kill-grace"},
+      {"max-output = big", "--max-output"},
+      {"wrokers = 2", "wrokers"},  // a misspelt name is refused, not ignored
   };
   for (const auto& [line, option] : cases) {
     TempDir dir;
