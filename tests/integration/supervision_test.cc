@@ -110,7 +110,9 @@ TEST(SupervisionTest, KillingBusyWorkersEvery50msLosesAndDuplicatesNothing) {
 }
 
 TEST(SupervisionTest, StoppedWorkerIsDeclaredLostAndItsTaskFinishesElsewhere) {
-  auto jobd = Jobd::Start({"--heartbeat", "100ms", "--heartbeat-misses", "3"}, 2);
+  // 300 ms x 3: short enough to see the loss quickly, long enough that the
+  // healthy worker is not lost too on a loaded machine (sanitizers, CI).
+  auto jobd = Jobd::Start({"--heartbeat", "300ms", "--heartbeat-misses", "3"}, 2);
   ASSERT_NE(jobd, nullptr);
   const JobId job = SubmitJob(*jobd, {"spin", "1500"});
   auto client = Connect(*jobd);
