@@ -1,11 +1,20 @@
 #include "client/client.h"
 
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <random>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "proto/codec.h"
 #include "util/endpoints.h"
@@ -26,6 +35,8 @@ Status FromErrorReply(const ErrorReply& error) {
     case ErrorCode::kShuttingDown:
     case ErrorCode::kQueueFull:
       return Status::Unavailable(std::move(message));
+    case ErrorCode::kPermissionDenied:
+      return Status::PermissionDenied(std::move(message));
     case ErrorCode::kInternal:
       break;
   }
@@ -37,6 +48,51 @@ Status Unexpected(const char* what) {
 }
 
 std::string MillisText(Millis ms) { return std::to_string(ms.count()) + " ms"; }
+
+std::string UserName(uid_t uid) {
+  const passwd* user = ::getpwuid(uid);
+  return user != nullptr ? user->pw_name : std::to_string(uid);
+}
+
+std::string GroupName(gid_t gid) {
+  const group* entry = ::getgrgid(gid);
+  return entry != nullptr ? entry->gr_name : std::to_string(gid);
+}
+
+// Whether this process may connect to jobd's socket file. A missing file
+// means no daemon; a file (or directory) whose permissions keep this user
+// out makes the kernel refuse, which ZeroMQ would only retry, silently,
+// until the timeout: say so at once instead.
+Status CheckSocketFile(const std::string& endpoint, const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == EACCES) {
+      return Status::Unavailable("permission denied: this user may not reach " + path +
+                                 " (a directory on the way keeps it out), so it may not use "
+                                 "jobd at " + endpoint);
+    }
+    return Status::Unavailable("no jobd at " + endpoint +
+                               " (no such socket file; is jobd running? set --socket or "
+                               "JOBD_SOCKET)");
+  }
+  if (::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) != 0 && errno == EACCES) {
+    const std::string who =
+        st.st_uid == 0 ? "root and members of group " + GroupName(st.st_gid)
+                       : "user " + UserName(st.st_uid) + ", members of group " +
+                             GroupName(st.st_gid) + " and root";
+    return Status::Unavailable(fmt::format(
+        "permission denied: jobd's socket {} belongs to {}:{} with mode {:04o}; only {} may "
+        "use this jobd",
+        path, UserName(st.st_uid), GroupName(st.st_gid), st.st_mode & 07777, who));
+  }
+  return Status::Ok();
+}
+
+// ZeroMQ's monitor event: [16-bit event, 32-bit value][endpoint].
+struct MonitorEvent {
+  uint16_t event = 0;
+  uint32_t value = 0;
+};
 
 // 16 random bytes. ZeroMQ keeps ids starting with a zero byte for those it
 // makes up itself, so ours never does.
@@ -57,26 +113,51 @@ Client::Client(ClientOptions options)
       context_(1),
       socket_(context_, zmq::socket_type::dealer) {
   socket_.set(zmq::sockopt::linger, 0);
+  // A reply over kMaxFrameBytes gets DecodeReply's clear error; ZeroMQ drops
+  // one far over it (and the connection) unread.
+  socket_.set(zmq::sockopt::maxmsgsize, TransportCeiling(kMaxFrameBytes));
   // Before connect: the id is sent in the handshake of every connection.
   socket_.set(zmq::sockopt::routing_id, zmq::buffer(routing_id_));
 }
 
-Client::~Client() = default;
+Client::~Client() {
+  // The monitor stops before its reading end closes.
+  if (monitor_) zmq_socket_monitor(socket_.handle(), nullptr, 0);
+}
 
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   if (jobd::Status s = ValidateEndpoint(options.endpoint); !s.ok()) return s;
-  // A missing socket file means no daemon; say where we looked instead of
-  // letting ZeroMQ retry silently until the timeout.
   if (const std::string path = IpcPath(options.endpoint); !path.empty()) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      return Status::Unavailable("no jobd at " + options.endpoint +
-                                 " (no such socket file; is jobd running? set --socket or "
-                                 "JOBD_SOCKET)");
-    }
+    if (jobd::Status s = CheckSocketFile(options.endpoint, path); !s.ok()) return s;
+  }
+  // Plain-text TCP never carries a task.
+  if (IsTcpEndpoint(options.endpoint) && !options.curve) {
+    return Status::InvalidArgument(
+        "refusing to talk to " + options.endpoint + " without CURVE: give jobd's public key "
+        "(--curve-server-key KEY|FILE or JOBD_CURVE_SERVER_KEY) and this client's key pair "
+        "(--curve-key-file FILE or JOBD_CURVE_KEY_FILE, from jobctl keygen)");
   }
   std::unique_ptr<Client> client(new Client(options));
   try {
+    if (IsTcpEndpoint(options.endpoint)) {
+      const CurveClientKeys& curve = *options.curve;
+      client->socket_.set(zmq::sockopt::curve_serverkey, curve.server_key);
+      client->socket_.set(zmq::sockopt::curve_publickey, curve.keys.public_key);
+      client->socket_.set(zmq::sockopt::curve_secretkey, curve.keys.secret_key);
+      // A refused key shows only in the socket's events.
+      const std::string monitor = "inproc://jobd-client-monitor-" +
+                                  std::to_string(reinterpret_cast<uintptr_t>(client.get()));
+      if (zmq_socket_monitor(client->socket_.handle(), monitor.c_str(),
+                             ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+        return Status::Failed("cannot monitor the connection to " + options.endpoint + ": " +
+                              zmq_strerror(zmq_errno()));
+      }
+      client->monitor_ = zmq::socket_t(client->context_, zmq::socket_type::pair);
+      client->monitor_.set(zmq::sockopt::linger, 0);
+      client->monitor_.connect(monitor);
+    }
     client->socket_.connect(options.endpoint);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot connect to " + options.endpoint + ": " + e.what());
@@ -167,8 +248,13 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit,
 
     zmq::message_t frame;
     try {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, wait) == 0) continue;
+      zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                 {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+      const size_t polled = monitor_ ? 2 : 1;
+      if (zmq::poll(items, polled, wait) == 0) continue;
+      if (polled == 2 && (items[1].revents & ZMQ_POLLIN) != 0) {
+        if (::jobd::Status handshake = ReadMonitor(); !handshake.ok()) return handshake;
+      }
       if (!socket_.recv(frame, zmq::recv_flags::dontwait)) continue;
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
@@ -191,6 +277,11 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit,
                                      std::to_string(reply->version) + ", jobctl speaks " +
                                      std::to_string(kProtocolVersion));
     }
+    // jobd answers a request it could not read (one over its
+    // --max-message-size) with request id 0, which no request of ours has.
+    if (reply->request_id == 0 && std::holds_alternative<ErrorReply>(reply->body)) {
+      return std::move(reply->body);
+    }
     if (reply->request_id != id) {
       // The open stream's results, while another call waits: keep them.
       // Anything else is stale: an old stream, a Pong, an interrupted call.
@@ -200,6 +291,47 @@ Result<ReplyBody> Client::Await(RequestId id, std::optional<Millis> hard_limit,
       continue;
     }
     return std::move(reply->body);
+  }
+}
+
+::jobd::Status Client::ReadMonitor() {
+  try {
+    while (true) {
+      zmq::message_t first;
+      if (!monitor_.recv(first, zmq::recv_flags::dontwait)) return Status::Ok();
+      while (monitor_.get(zmq::sockopt::rcvmore)) {
+        zmq::message_t rest;
+        if (!monitor_.recv(rest, zmq::recv_flags::dontwait)) break;
+      }
+      MonitorEvent event;
+      if (first.size() < sizeof event.event + sizeof event.value) continue;
+      std::memcpy(&event.event, first.data<char>(), sizeof event.event);
+      std::memcpy(&event.value, first.data<char>() + sizeof event.event, sizeof event.value);
+      switch (event.event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+          handshake_succeeded_ = true;
+          break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+          return Status::Unavailable(fmt::format(
+              "jobd at {} refused this client's CURVE key {} (status {}): jobd lets in only the "
+              "public keys in its --curve-authorized-keys",
+              options_.endpoint, options_.curve ? options_.curve->keys.public_key : "",
+              event.value));
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+          // Later, a jobd going away mid-handshake is only a lost connection.
+          if (!handshake_succeeded_) {
+            return Status::Unavailable(
+                "the CURVE handshake with " + options_.endpoint +
+                " failed: is --curve-server-key jobd's public key, and does jobd use CURVE?");
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  } catch (const zmq::error_t&) {
+    return Status::Ok();
   }
 }
 

@@ -16,9 +16,16 @@
 #include "client/ordered_buffer.h"
 #include "proto/messages.h"
 #include "util/clock.h"
+#include "util/curve_keys.h"
 #include "util/status.h"
 
 namespace jobd {
+
+// CURVE keys of a client of a tcp:// endpoint (all Z85).
+struct CurveClientKeys {
+  std::string server_key;  // jobd's public key
+  CurveKeyPair keys;       // the client's own pair; jobd knows its public key
+};
 
 struct ClientOptions {
   std::string endpoint;
@@ -27,6 +34,8 @@ struct ClientOptions {
   // Silence this long makes the client Ping (and an open stream resume, see
   // ResultStream); twice this long, it gives up.
   Millis liveness_timeout{5000};
+  // Required for tcp:// (plain-text TCP is refused); unused otherwise.
+  std::optional<CurveClientKeys> curve{};
 };
 
 class ResultStream;
@@ -38,7 +47,11 @@ class ResultStream;
 // Status::Unavailable, never a hang. Errors the daemon sends (ErrorReply)
 // become a Status carrying the daemon's message: kUnknownJob -> NotFound,
 // kBadRequest/kVersionMismatch -> InvalidArgument, kShuttingDown/kQueueFull
-// -> Unavailable, others -> Failed.
+// -> Unavailable, kPermissionDenied -> PermissionDenied, others -> Failed.
+//
+// Access: an ipc socket this user may not open fails Connect at once with
+// Unavailable ("permission denied: ..."), as does a CURVE key jobd refuses
+// (tcp), instead of waiting for an answer that cannot come.
 //
 // Interruption: with SetInterruptFlag(&flag), every wait for the daemon
 // (each call, ResultStream::Next) checks `flag` at least every
@@ -117,6 +130,8 @@ class Client {
   Result<ReplyBody> Await(RequestId id, std::optional<Millis> hard_limit = std::nullopt,
                           const std::function<void()>& on_silence = {});
   Result<ReplyBody> Call(RequestBody body);
+  // Reads the monitor's events: an error when jobd refused the handshake.
+  ::jobd::Status ReadMonitor();
   // `job` is 0 for a submit (known once accepted).
   Result<std::unique_ptr<ResultStream>> OpenStream(RequestBody body, bool ordered, JobId job,
                                                    uint64_t from_seq, bool follow);
@@ -126,6 +141,9 @@ class Client {
   // Declared before the socket: the socket must close first.
   zmq::context_t context_;
   zmq::socket_t socket_;
+  // tcp (CURVE): the socket's monitor, which tells a refused handshake.
+  zmq::socket_t monitor_;
+  bool handshake_succeeded_ = false;
   RequestId next_request_id_ = 1;
   const std::atomic<bool>* interrupt_ = nullptr;
   bool interrupted_ = false;

@@ -1,6 +1,8 @@
 // jobctl: the command-line client of jobd. Arguments -> Client -> output.
 // Exit status: 0 all tasks ok / request done, 1 a task or the request
-// failed, 2 usage or connection errors, 130 left on Ctrl-C.
+// failed (an unknown job, another user's job), 2 usage or connection errors
+// (a socket this user may not open, a CURVE key jobd refuses), 130 left on
+// Ctrl-C.
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 
 #include "client/client.h"
 #include "client/command_request.h"
+#include "client/keygen.h"
 #include "client/log_tail.h"
 #include "client/output.h"
 #include "client/progress_line.h"
@@ -65,6 +68,9 @@ enum class OnInterrupt { kCancel, kLeave };
 struct GlobalOptions {
   std::string socket;
   bool json = false;
+  // tcp:// only: jobd's public key (or a file holding it), this client's key pair file.
+  std::string curve_server_key;
+  std::string curve_key_file;
 };
 
 struct SubmitOptions {
@@ -144,10 +150,52 @@ int Fail(const Status& status) {
   return ExitFor(status);
 }
 
+// The CURVE keys for a tcp:// endpoint; none when neither option is given
+// (Client::Connect then refuses plain-text TCP, saying what to give).
+Result<std::optional<CurveClientKeys>> CurveKeys(const GlobalOptions& global) {
+  if (global.curve_server_key.empty() && global.curve_key_file.empty()) {
+    return std::optional<CurveClientKeys>();
+  }
+  if (global.curve_server_key.empty() || global.curve_key_file.empty()) {
+    return Status::InvalidArgument(
+        "a tcp:// endpoint needs both --curve-server-key (jobd's public key) and "
+        "--curve-key-file (this client's key pair)");
+  }
+  Result<std::string> server_key = ResolvePublicKey(global.curve_server_key);
+  if (!server_key.ok()) {
+    return Status::InvalidArgument("--curve-server-key: " + server_key.status().message());
+  }
+  Result<std::string> text = ReadKeyFile(global.curve_key_file);
+  if (!text.ok()) return Status::InvalidArgument("--curve-key-file: " + text.status().message());
+  Result<CurveKeyPair> keys = ParseKeyPairFile(*text, global.curve_key_file);
+  if (!keys.ok()) return Status::InvalidArgument("--curve-key-file: " + keys.status().message());
+  return std::optional<CurveClientKeys>(CurveClientKeys{*server_key, *keys});
+}
+
 Result<std::unique_ptr<Client>> Open(const GlobalOptions& global) {
   ClientOptions options;
   options.endpoint = global.socket;
+  if (IsTcpEndpoint(global.socket)) {
+    Result<std::optional<CurveClientKeys>> curve = CurveKeys(global);
+    if (!curve.ok()) return curve.status();
+    options.curve = std::move(*curve);
+  }
   return Client::Connect(options);
+}
+
+// `keygen`: a key pair, to files (PREFIX.key, PREFIX.pub) or to stdout.
+int RunKeygen(const std::string& prefix) {
+  Result<CurveKeyPair> keys = GenerateCurveKeyPair();
+  if (!keys.ok()) return Fail(keys.status());
+  if (prefix.empty()) {
+    std::fputs(FormatKeyPairFile(*keys).c_str(), stdout);
+    return kExitOk;
+  }
+  if (Status written = WriteKeyPairFiles(*keys, prefix); !written.ok()) return Fail(written);
+  PrintLine(keys->public_key);
+  PrintError("wrote " + prefix + ".key (the key pair: keep it secret, mode 0600) and " + prefix +
+             ".pub (the public key)");
+  return kExitOk;
 }
 
 std::string WorkingDirectory() {
@@ -533,6 +581,12 @@ int Main(int argc, char** argv) {
                                             "per-user socket)")
       ->capture_default_str();
   app.add_flag("--json", global.json, "machine output: one JSON object per line");
+  app.add_option("--curve-server-key", global.curve_server_key,
+                 "tcp:// only: jobd's CURVE public key, or a file holding it (jobd's .pub)")
+      ->envname("JOBD_CURVE_SERVER_KEY");
+  app.add_option("--curve-key-file", global.curve_key_file,
+                 "tcp:// only: this client's CURVE key pair file (from jobctl keygen)")
+      ->envname("JOBD_CURVE_KEY_FILE");
 
   CLI::App* ping = app.add_subcommand("ping", "check that jobd answers; print the round trip");
 
@@ -608,11 +662,22 @@ int Main(int argc, char** argv) {
   logs->add_option("--log-dir", logs_options.log_dir,
                    "read DIR/jobd.jsonl instead of asking jobd where it is");
 
+  std::string keygen_prefix;
+  CLI::App* keygen = app.add_subcommand(
+      "keygen",
+      "make a CURVE key pair for a tcp:// endpoint (jobd's --curve-secret-key, a client's "
+      "--curve-key-file): the key pair file on stdout, or with --out files");
+  keygen->add_option("--out", keygen_prefix,
+                     "write PREFIX.key (the pair, mode 0600) and PREFIX.pub (the public key, "
+                     "for jobd's --curve-authorized-keys or --curve-server-key); print the "
+                     "public key");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  if (keygen->parsed()) return RunKeygen(keygen_prefix);
   if (Status s = ValidateEndpoint(global.socket); !s.ok()) return Fail(s);
 
   if (ping->parsed()) return RunPing(global);

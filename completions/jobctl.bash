@@ -10,8 +10,11 @@
 _jobctl_ask() {
     # jobctl [--socket ENDPOINT] --json "$@", for at most 2 seconds;
     # _jobctl_socket is _jobctl's.
+    # The CURVE keys of a tcp:// socket too, when given on the line.
     local -a socket=()
     [[ -n ${_jobctl_socket-} ]] && socket=(--socket "$_jobctl_socket")
+    [[ -n ${_jobctl_server_key-} ]] && socket+=(--curve-server-key "$_jobctl_server_key")
+    [[ -n ${_jobctl_key_file-} ]] && socket+=(--curve-key-file "$_jobctl_key_file")
     timeout 2 "${COMP_WORDS[0]}" "${socket[@]}" --json "$@" 2>/dev/null
 }
 
@@ -29,12 +32,13 @@ _jobctl() {
     # ':' is no word break here, so that ipc://PATH stays one word.
     _init_completion -s -n : || return
 
-    local commands="ping map submit run watch results status cancel jobs workers tasks logs"
-    local global_opts="--socket --json --help"
+    local commands="ping map submit run watch results status cancel jobs workers tasks logs keygen"
+    local global_opts="--socket --json --curve-server-key --curve-key-file --help"
 
     # The command, the socket given, how many positional arguments follow
     # the command so far, and whether --exec or -- came.
     local command="" i positional=0 exec="" dashdash="" _jobctl_socket=""
+    local _jobctl_server_key="" _jobctl_key_file=""
     for ((i = 1; i < cword; i++)); do
         if [[ -n $dashdash ]]; then
             ((positional++))
@@ -55,8 +59,16 @@ _jobctl() {
             --socket=*)
                 _jobctl_socket=${words[i]#--socket=}
                 ;;
+            --curve-server-key)
+                _jobctl_server_key=${words[i + 1]}
+                ((i++))
+                ;;
+            --curve-key-file)
+                _jobctl_key_file=${words[i + 1]}
+                ((i++))
+                ;;
             --timeout | --retries | --priority | --from-seq | --state | --pid | --job | --log-dir | \
-                --cwd | --env | --stdin | --max-output | --memory-limit | --cpu-limit)
+                --cwd | --env | --stdin | --max-output | --memory-limit | --cpu-limit | --out)
                 ((i++))
                 ;;
             -*) ;;
@@ -81,7 +93,7 @@ _jobctl() {
             _filedir -d
             return
             ;;
-        --stdin)
+        --stdin | --curve-server-key | --curve-key-file | --out)
             _filedir
             return
             ;;
@@ -142,6 +154,9 @@ _jobctl() {
             ;;
         logs)
             opts="-f --follow --pid --job --log-dir"
+            ;;
+        keygen)
+            opts="--out"
             ;;
     esac
 

@@ -9,10 +9,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/io/access_setup.h"
+#include "daemon/io/journal_sink.h"
 #include "daemon/io/log_writer.h"
 #include "daemon/io/process_launcher.h"
 #include "daemon/io/server.h"
 #include "daemon/io/signal_fd.h"
+#include "proto/codec.h"
 #include "util/duration.h"
 #include "util/endpoints.h"
 #include "util/size.h"
@@ -33,6 +36,10 @@ struct Flags {
   std::string heartbeat = "1s";
   uint32_t heartbeat_misses = 3;
   size_t max_queued_tasks = 10'000'000;
+  size_t max_tasks_per_job = 1'000'000;
+  std::string max_task_bytes = "1M";
+  std::string max_message_size = "64MiB";  // "64M" would leave --help no gap before the text
+  size_t max_clients = 1024;
   bool no_store = false;
   size_t keep_finished = 1000;
   std::string retain = "7d";
@@ -41,6 +48,8 @@ struct Flags {
   std::string max_output = "1M";
   bool no_exec = false;
   std::string kill_grace = "5s";
+  std::string journal = "auto";
+  jobd::AccessFlags access;
 };
 
 }  // namespace
@@ -94,6 +103,22 @@ int main(int argc, char** argv) {
   app.add_option("--max-queued-tasks", flags.max_queued_tasks,
                  "A job that would queue more tasks than this is refused whole")
       ->capture_default_str();
+  app.add_option("--max-tasks-per-job", flags.max_tasks_per_job,
+                 "A job of more tasks than this is refused (bad request)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+      ->capture_default_str();
+  app.add_option("--max-task-bytes", flags.max_task_bytes,
+                 "A job with a task whose arguments add up to more than this is refused")
+      ->capture_default_str();
+  app.add_option("--max-message-size", flags.max_message_size,
+                 "A client request larger than this gets an error (at most 256M); ZeroMQ "
+                 "drops one over twice this, with its connection")
+      ->capture_default_str();
+  app.add_option("--max-clients", flags.max_clients,
+                 "Requests on a connection made while this many clients are connected get "
+                 "an error")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
   app.add_flag("--no-store", flags.no_store,
                "Keep no durable store: every job lives in memory only and is lost on restart");
   app.add_option("--keep-finished", flags.keep_finished,
@@ -118,6 +143,26 @@ int main(int argc, char** argv) {
                  "A command stopped by a timeout or cancel gets SIGTERM, then SIGKILL this "
                  "much later")
       ->capture_default_str();
+  app.add_option("--journal", flags.journal,
+                 "Send log records to the systemd journal natively, with JOB_ID, JOBD_PID and "
+                 "other fields, instead of stderr: auto (when stderr is the journal's stream, "
+                 "as under systemd), yes or no")
+      ->capture_default_str();
+  app.add_option("--socket-mode", flags.access.socket_mode,
+                 "Permissions of an ipc socket file, whose group is jobd's: who may connect")
+      ->capture_default_str();
+  app.add_option("--admin-group", flags.access.admin_group,
+                 "Members of this group may see and cancel every user's jobs, as root and "
+                 "jobd's own user may (none: no such group)")
+      ->capture_default_str();
+  app.add_option("--curve-secret-key", flags.access.curve_secret_key,
+                 "jobd's CURVE key pair file (from jobctl keygen); a tcp:// socket requires it "
+                 "(none: no CURVE)")
+      ->capture_default_str();
+  app.add_option("--curve-authorized-keys", flags.access.curve_authorized_keys,
+                 "The client public keys a tcp:// socket lets in, \"NAME KEY\" a line; the name "
+                 "owns the jobs (none: no CURVE; SIGHUP reads it again)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -134,6 +179,9 @@ int main(int argc, char** argv) {
   auto retain = jobd::ParseDuration(flags.retain);
   auto max_output = jobd::ParseSize(flags.max_output);
   auto kill_grace = jobd::ParseDuration(flags.kill_grace);
+  auto max_task_bytes = jobd::ParseSize(flags.max_task_bytes);
+  auto max_message_size = jobd::ParseSize(flags.max_message_size);
+  auto journal_mode = jobd::ParseJournalMode(flags.journal);
   jobd::Status endpoint_ok = jobd::ValidateEndpoint(flags.socket);
   const std::pair<const char*, jobd::Status> checks[] = {
       {"--log-level", level.status()},
@@ -144,6 +192,9 @@ int main(int argc, char** argv) {
       {"--retain", retain.status()},
       {"--max-output", max_output.status()},
       {"--kill-grace", kill_grace.status()},
+      {"--max-task-bytes", max_task_bytes.status()},
+      {"--max-message-size", max_message_size.status()},
+      {"--journal", journal_mode.status()},
       {"--socket", endpoint_ok}};
   for (const auto& [option, status] : checks) {
     if (!status.ok()) {
@@ -156,6 +207,18 @@ int main(int argc, char** argv) {
             flags.heartbeat.c_str());
     return 2;
   }
+  // Who may connect and see what: group lookups and key files, read once.
+  flags.access.endpoint = flags.socket;
+  auto access = jobd::LoadAccessSettings(flags.access);
+  if (const auto* error = std::get_if<jobd::AccessError>(&access)) {
+    fprintf(stderr, "jobd: %s: %s\n", error->option.c_str(), error->status.message().c_str());
+    return 2;
+  }
+  if (*max_message_size < 1024 || *max_message_size > jobd::kMaxFrameBytes) {
+    fprintf(stderr, "jobd: --max-message-size: %s is out of range (1K to 256M)\n",
+            flags.max_message_size.c_str());
+    return 2;
+  }
   if (flags.log_dir.empty()) flags.log_dir = jobd::DefaultLogDir(flags.state_dir);
 
   auto writer = jobd::LogWriter::Open(flags.log_dir + "/jobd.jsonl");
@@ -164,17 +227,34 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // With the native journal, every record (the workers' too) also goes to
+  // the journal, from a thread of its own; stderr, which systemd would copy
+  // into the journal as well, then gets only what the journal refuses.
+  std::unique_ptr<jobd::JournalWriter> journal;
+  if (jobd::UseJournal(*journal_mode)) {
+    journal = std::make_unique<jobd::JournalWriter>(
+        std::make_unique<jobd::SdJournalSender>(),
+        [](const std::string& line) { fprintf(stderr, "%s\n", line.c_str()); });
+  }
+
   // Every record goes to the JSON-lines file; stderr (the journal under
-  // systemd) gets a short human form.
+  // systemd) gets a short human form, unless the journal gets the records.
   jobd::LogRecord base;
   base.pid = getpid();
   base.role = jobd::LogRole::kCoordinator;
   auto file_sink = std::make_shared<jobd::RecordSink>(
-      base, [w = writer->get()](jobd::LogRecord r) { w->Write(jobd::FormatJsonLine(r)); });
-  auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  stderr_sink->set_pattern("jobd[%P] %l: %v");
-  stderr_sink->set_level(std::max(spdlog::level::info, jobd::ToSpdlogLevel(*level)));
-  spdlog::logger log("jobd", {file_sink, stderr_sink});
+      base, [w = writer->get(), j = journal.get()](jobd::LogRecord r) {
+        w->Write(jobd::FormatJsonLine(r));
+        if (j != nullptr) j->Write(std::move(r));
+      });
+  std::vector<spdlog::sink_ptr> sinks = {file_sink};
+  if (!journal) {
+    auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    stderr_sink->set_pattern("jobd[%P] %l: %v");
+    stderr_sink->set_level(std::max(spdlog::level::info, jobd::ToSpdlogLevel(*level)));
+    sinks.push_back(stderr_sink);
+  }
+  spdlog::logger log("jobd", sinks.begin(), sinks.end());
   log.set_level(jobd::ToSpdlogLevel(*level));
 
   jobd::ServerConfig config;
@@ -196,10 +276,17 @@ int main(int argc, char** argv) {
   config.supervisor.heartbeat_interval = std::chrono::duration_cast<jobd::Millis>(*heartbeat);
   config.supervisor.heartbeat_misses = flags.heartbeat_misses;
   config.supervisor.max_queued_tasks = flags.max_queued_tasks;
+  config.supervisor.max_tasks_per_job = flags.max_tasks_per_job;
+  config.supervisor.max_task_bytes = *max_task_bytes;
+  config.max_message_size = *max_message_size;
+  config.max_clients = flags.max_clients;
   config.supervisor.retained_finished_jobs = flags.keep_finished;
+  const auto& access_settings = std::get<jobd::AccessSettings>(access);
+  access_settings.ApplyTo(config);
+  for (const std::string& warning : access_settings.warnings) log.warn("{}", warning);
   int rc;
   {
-    jobd::Server server(config, **writer, log);
+    jobd::Server server(config, **writer, log, journal.get());
     rc = server.Run();
   }
   return rc;

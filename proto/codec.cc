@@ -26,6 +26,13 @@ std::string Serialize(capnp::MessageBuilder& builder) {
   return frame;
 }
 
+// Stops a decoder with `message` as the whole of the error's description
+// (KJ_FAIL_REQUIRE would prefix it with the expression's text).
+[[noreturn]] void Fail(const std::string& message) {
+  kj::throwFatalException(
+      kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::heapString(message)));
+}
+
 // Owns an aligned copy of the frame when the frame itself is not aligned.
 class FrameReader {
  public:
@@ -42,6 +49,7 @@ class FrameReader {
     }
     auto reader = std::unique_ptr<FrameReader>(new FrameReader());
     const size_t words = frame.size() / sizeof(capnp::word);
+    reader->words_ = words;
     kj::ArrayPtr<const capnp::word> view;
     if (reinterpret_cast<uintptr_t>(frame.data()) % alignof(capnp::word) == 0) {
       view = kj::arrayPtr(reinterpret_cast<const capnp::word*>(frame.data()), words);
@@ -68,8 +76,22 @@ class FrameReader {
     return message_->getRoot<T>();
   }
 
+  // A list of structs whose elements are empty (allowed: an older sender's
+  // schema) costs no bytes per element on the wire, so it could claim millions
+  // of elements in a small frame, each becoming a vector entry here. A real
+  // element takes at least one word: no list may claim more than the frame has.
+  template <typename List>
+  List Bounded(List list, const char* what) const {
+    if (list.size() > words_) {
+      Fail(std::string(what) + " claims " + std::to_string(list.size()) +
+           " elements in a message of " + std::to_string(words_) + " words");
+    }
+    return list;
+  }
+
  private:
   FrameReader() = default;
+  size_t words_ = 0;
   kj::Array<capnp::word> copy_;
   std::optional<capnp::FlatArrayMessageReader> message_;
 };
@@ -89,6 +111,11 @@ Result<T> Decode(std::string_view frame, Fn&& body) {
 
 std::string ToString(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
 
+// All of `s`, NUL bytes included: passed as a std::string, a setter would
+// take it as a C string and stop at the first NUL (binary task output, or a
+// task name "exec\0x" that jobd and the worker would read differently).
+capnp::Text::Reader AsText(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
 // ---- enums ----------------------------------------------------------------
 
 template <typename To, typename From>
@@ -102,14 +129,14 @@ Result<To> ConvertEnum(From value, To max, const char* what) {
 
 template <typename T>
 T Must(Result<T> result) {
-  if (!result.ok()) KJ_FAIL_REQUIRE(result.status().message().c_str());
+  if (!result.ok()) Fail(result.status().message());
   return *result;
 }
 
 // ---- shared pieces --------------------------------------------------------
 
 void WriteArgs(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& args) {
-  for (unsigned i = 0; i < args.size(); ++i) out.set(i, args[i]);
+  for (unsigned i = 0; i < args.size(); ++i) out.set(i, AsText(args[i]));
 }
 
 std::vector<std::string> ReadArgs(capnp::List<capnp::Text>::Reader in) {
@@ -120,9 +147,9 @@ std::vector<std::string> ReadArgs(capnp::List<capnp::Text>::Reader in) {
 }
 
 void WriteCommandOptions(wire::CommandOptions::Builder out, const CommandOptions& o) {
-  out.setCwd(o.cwd);
+  out.setCwd(AsText(o.cwd));
   WriteArgs(out.initEnv(static_cast<unsigned>(o.env.size())), o.env);
-  out.setStdinPath(o.stdin_path);
+  out.setStdinPath(AsText(o.stdin_path));
   out.setMaxOutput(o.max_output);
   out.setMemoryLimit(o.memory_limit);
   out.setCpuLimitUs(o.cpu_limit_us);
@@ -151,8 +178,8 @@ void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
   out.setJob(r.job);
   out.setIndex(r.index);
   out.setStatus(static_cast<wire::TaskStatus>(r.status));
-  out.setResult(r.result);
-  out.setError(r.error);
+  out.setResult(AsText(r.result));
+  out.setError(AsText(r.error));
   out.setPid(r.pid);
   out.setAttempts(r.attempts);
   out.setDurationUs(r.duration_us);
@@ -187,7 +214,7 @@ void WriteJobInfo(wire::JobInfo::Builder out, const JobInfo& j) {
   out.setTimeout(j.timeout);
   out.setCancelled(j.cancelled);
   out.setSubmittedUnixUs(j.submitted_unix_us);
-  out.setTask(j.task);
+  out.setTask(AsText(j.task));
 }
 
 JobInfo ReadJobInfo(wire::JobInfo::Reader in) {
@@ -209,10 +236,10 @@ JobInfo ReadJobInfo(wire::JobInfo::Reader in) {
 
 void WriteTaskInfos(capnp::List<wire::TaskInfo>::Builder out, const std::vector<TaskInfo>& tasks) {
   for (unsigned i = 0; i < tasks.size(); ++i) {
-    out[i].setName(tasks[i].name);
-    out[i].setKind(tasks[i].kind);
-    out[i].setFile(tasks[i].file);
-    out[i].setDescription(tasks[i].description);
+    out[i].setName(AsText(tasks[i].name));
+    out[i].setKind(AsText(tasks[i].kind));
+    out[i].setFile(AsText(tasks[i].file));
+    out[i].setDescription(AsText(tasks[i].description));
   }
 }
 
@@ -243,10 +270,10 @@ std::string EncodeRequest(const Request& request) {
                  [&](const PingRequest&) { root.setPing(); },
                  [&](const SubmitRequest& s) {
                    auto out = root.initSubmit();
-                   out.setDefaultTask(s.default_task);
+                   out.setDefaultTask(AsText(s.default_task));
                    auto tasks = out.initTasks(static_cast<unsigned>(s.tasks.size()));
                    for (unsigned i = 0; i < s.tasks.size(); ++i) {
-                     if (!s.tasks[i].name.empty()) tasks[i].setName(s.tasks[i].name);
+                     if (!s.tasks[i].name.empty()) tasks[i].setName(AsText(s.tasks[i].name));
                      WriteArgs(tasks[i].initArgs(static_cast<unsigned>(s.tasks[i].args.size())),
                                s.tasks[i].args);
                    }
@@ -291,7 +318,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
         auto s = in.getSubmit();
         SubmitRequest submit;
         submit.default_task = ToString(s.getDefaultTask());
-        auto tasks = s.getTasks();
+        auto tasks = reader.Bounded(s.getTasks(), "tasks");
         submit.tasks.reserve(tasks.size());
         for (auto t : tasks) {
           submit.tasks.push_back(TaskInput{ToString(t.getName()), ReadArgs(t.getArgs())});
@@ -338,7 +365,7 @@ std::string EncodeReply(const Reply& reply) {
                  [&](const ErrorReply& e) {
                    auto out = root.initError();
                    out.setCode(static_cast<wire::ErrorCode>(e.code));
-                   out.setMessage(e.message);
+                   out.setMessage(AsText(e.message));
                  },
                  [&](const PongReply& p) {
                    auto out = root.initPong();
@@ -373,7 +400,7 @@ std::string EncodeReply(const Reply& reply) {
                      list[i].setUptimeUs(info.uptime_us);
                    }
                  },
-                 [&](const LogsReply& l) { root.initLogs().setPath(l.path); },
+                 [&](const LogsReply& l) { root.initLogs().setPath(AsText(l.path)); },
                  [&](const TasksReply& t) {
                    auto out = root.initTasks();
                    WriteTaskInfos(out.initTasks(static_cast<unsigned>(t.tasks.size())), t.tasks);
@@ -403,8 +430,9 @@ Result<Reply> DecodeReply(std::string_view frame) {
     switch (in.which()) {
       case wire::Reply::ERROR: {
         auto e = in.getError();
-        reply.body = ErrorReply{Must(ConvertEnum(e.getCode(), ErrorCode::kInternal, "error code")),
-                                ToString(e.getMessage())};
+        reply.body = ErrorReply{
+            Must(ConvertEnum(e.getCode(), ErrorCode::kPermissionDenied, "error code")),
+            ToString(e.getMessage())};
         break;
       }
       case wire::Reply::PONG: {
@@ -417,21 +445,24 @@ Result<Reply> DecodeReply(std::string_view frame) {
         auto b = in.getResults();
         ResultBatch batch;
         batch.job = b.getJob();
-        batch.results.reserve(b.getResults().size());
-        for (auto r : b.getResults()) batch.results.push_back(ReadResult(r));
+        auto results = reader.Bounded(b.getResults(), "results");
+        batch.results.reserve(results.size());
+        for (auto r : results) batch.results.push_back(ReadResult(r));
         batch.done = b.getDone();
         reply.body = std::move(batch);
         break;
       }
       case wire::Reply::STATUS: {
         StatusReply status;
-        for (auto j : in.getStatus()) status.jobs.push_back(ReadJobInfo(j));
+        for (auto j : reader.Bounded(in.getStatus(), "status")) {
+          status.jobs.push_back(ReadJobInfo(j));
+        }
         reply.body = std::move(status);
         break;
       }
       case wire::Reply::WORKERS: {
         WorkersReply workers;
-        for (auto w : in.getWorkers()) {
+        for (auto w : reader.Bounded(in.getWorkers(), "workers")) {
           WorkerInfo info;
           info.slot = w.getSlot();
           info.pid = w.getPid();
@@ -449,7 +480,8 @@ Result<Reply> DecodeReply(std::string_view frame) {
       case wire::Reply::LOGS: reply.body = LogsReply{ToString(in.getLogs().getPath())}; break;
       case wire::Reply::TASKS: {
         auto t = in.getTasks();
-        reply.body = TasksReply{ReadTaskInfos(t.getTasks()), ReadArgs(t.getLoadErrors())};
+        reply.body = TasksReply{ReadTaskInfos(reader.Bounded(t.getTasks(), "tasks")),
+                                ReadArgs(t.getLoadErrors())};
         break;
       }
       case wire::Reply::CANCELLED: {
@@ -480,7 +512,7 @@ std::string EncodeToWorker(const ToWorker& message) {
                      list[i].setJob(a.job);
                      list[i].setIndex(a.index);
                      list[i].setAttempt(a.attempt);
-                     list[i].setName(a.name);
+                     list[i].setName(AsText(a.name));
                      WriteArgs(list[i].initArgs(static_cast<unsigned>(a.args.size())), a.args);
                      if (a.command) WriteCommandOptions(list[i].initCommand(), *a.command);
                    }
@@ -501,8 +533,9 @@ Result<ToWorker> DecodeToWorker(std::string_view frame) {
     switch (in.which()) {
       case wire::ToWorker::RUN: {
         RunTasks run;
-        run.tasks.reserve(in.getRun().size());
-        for (auto a : in.getRun()) {
+        auto tasks = reader.Bounded(in.getRun(), "run");
+        run.tasks.reserve(tasks.size());
+        for (auto a : tasks) {
           Assignment& task = run.tasks.emplace_back(
               Assignment{a.getJob(), a.getIndex(), a.getAttempt(), ToString(a.getName()),
                          ReadArgs(a.getArgs()), std::nullopt});
@@ -547,8 +580,8 @@ std::string EncodeFromWorker(const FromWorker& message) {
                      outcomes[i].setIndex(o.index);
                      outcomes[i].setAttempt(o.attempt);
                      outcomes[i].setOk(o.ok);
-                     outcomes[i].setValue(o.value);
-                     outcomes[i].setError(o.error);
+                     outcomes[i].setValue(AsText(o.value));
+                     outcomes[i].setError(AsText(o.error));
                      outcomes[i].setDurationUs(o.duration_us);
                      if (o.command) WriteCommandEnd(outcomes[i].initCommand(), *o.command);
                    }
@@ -565,7 +598,7 @@ std::string EncodeFromWorker(const FromWorker& message) {
                      const LogRecord& r = report.logs[i];
                      logs[i].setTsUnixUs(r.ts_unix_us);
                      logs[i].setLevel(static_cast<wire::LogLevel>(r.level));
-                     logs[i].setMsg(r.msg);
+                     logs[i].setMsg(AsText(r.msg));
                      logs[i].setHasJob(r.job.has_value());
                      logs[i].setJob(r.job.value_or(0));
                      logs[i].setHasTask(r.task.has_value());
@@ -589,24 +622,26 @@ Result<FromWorker> DecodeFromWorker(std::string_view frame) {
       case wire::FromWorker::READY: {
         auto r = in.getReady();
         message.body = WorkerReady{r.getPid(), r.getSlot(), r.getCredit(),
-                                   ReadTaskInfos(r.getTasks()), ReadArgs(r.getLoadErrors())};
+                                   ReadTaskInfos(reader.Bounded(r.getTasks(), "tasks")),
+                                   ReadArgs(r.getLoadErrors())};
         break;
       }
       case wire::FromWorker::REPORT: {
         auto r = in.getReport();
         WorkerReport report;
-        report.outcomes.reserve(r.getOutcomes().size());
-        for (auto o : r.getOutcomes()) {
+        auto outcomes = reader.Bounded(r.getOutcomes(), "outcomes");
+        report.outcomes.reserve(outcomes.size());
+        for (auto o : outcomes) {
           Outcome& outcome = report.outcomes.emplace_back(
               Outcome{o.getJob(), o.getIndex(), o.getAttempt(), o.getOk(), ToString(o.getValue()),
                       ToString(o.getError()), o.getDurationUs(), std::nullopt});
           if (o.hasCommand()) outcome.command = ReadCommandEnd(o.getCommand());
         }
-        for (auto c : r.getStarted()) {
+        for (auto c : reader.Bounded(r.getStarted(), "started")) {
           report.started.push_back(
               CommandStarted{c.getJob(), c.getIndex(), c.getAttempt(), c.getPgid()});
         }
-        for (auto l : r.getLogs()) {
+        for (auto l : reader.Bounded(r.getLogs(), "logs")) {
           LogRecord record;
           record.ts_unix_us = l.getTsUnixUs();
           record.level = Must(ConvertEnum(l.getLevel(), LogLevel::kCritical, "log level"));

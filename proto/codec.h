@@ -2,6 +2,8 @@
 // only place that sees capnp; its exceptions stop here and become Status.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -10,8 +12,18 @@
 
 namespace jobd {
 
-// Hard bounds on what a peer may send us (see PROTOCOL.md).
+// Hard bounds on what a peer may send us (see PROTOCOL.md). The decoders
+// refuse a larger frame with a readable error, and no jobd takes a larger
+// request (--max-message-size is at most this).
 inline constexpr size_t kMaxFrameBytes = 256u << 20;
+// The largest client request jobd reads by default (--max-message-size).
+inline constexpr size_t kDefaultMaxMessageBytes = 64u << 20;
+// ZeroMQ's own bound (ZMQ_MAXMSGSIZE) on a socket whose messages are checked
+// against `limit` by the code that reads them: twice that, so that a message
+// a little over the limit still arrives and gets its clear error. ZeroMQ
+// drops a larger one, with its connection, before reading it and without a
+// word to the peer: a ceiling against memory, not an answer.
+constexpr int64_t TransportCeiling(size_t limit) { return static_cast<int64_t>(limit) * 2; }
 
 std::string EncodeRequest(const Request& request);
 std::string EncodeReply(const Reply& reply);

@@ -98,6 +98,7 @@ struct Submit {
 enum ErrorCode {
   badRequest @0; versionMismatch @1; unknownJob @2; shuttingDown @3;
   queueFull @4; internal @5;
+  permissionDenied @6;         # another user's job; new codes only ever go at the end
 }
 
 struct Reply {

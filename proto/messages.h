@@ -108,8 +108,10 @@ struct Request {
 
 // ---- coordinator -> client ------------------------------------------------
 
+// New codes go at the end: the wire keeps each one's number.
 enum class ErrorCode : uint8_t {
-  kBadRequest, kVersionMismatch, kUnknownJob, kShuttingDown, kQueueFull, kInternal
+  kBadRequest, kVersionMismatch, kUnknownJob, kShuttingDown, kQueueFull, kInternal,
+  kPermissionDenied  // another user's job, or a client jobd cannot identify
 };
 
 struct ErrorReply {

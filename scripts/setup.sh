@@ -9,6 +9,7 @@ packages=(
   libsystemd-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libssl-dev
   systemd dpkg-dev bash-completion
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -45,6 +45,8 @@ std::string IpcPath(const std::string& endpoint) {
   return path;
 }
 
+bool IsTcpEndpoint(const std::string& endpoint) { return endpoint.rfind("tcp://", 0) == 0; }
+
 Status ValidateEndpoint(const std::string& endpoint) {
   for (const char* transport : {"ipc://", "tcp://", "inproc://"}) {
     const std::string prefix = transport;

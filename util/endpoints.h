@@ -20,6 +20,9 @@ std::string DefaultLogDir(const std::string& state_dir);
 // For an ipc:// endpoint, the socket file's path; empty for other transports.
 std::string IpcPath(const std::string& endpoint);
 
+// True for a tcp:// endpoint: one that needs CURVE keys on both sides.
+bool IsTcpEndpoint(const std::string& endpoint);
+
 // Checks the form "transport://address" with a transport jobd supports.
 Status ValidateEndpoint(const std::string& endpoint);
 

@@ -15,6 +15,7 @@ enum class StatusCode {
   kNotFound,         // the thing named does not exist
   kUnavailable,      // the peer is gone or not answering: reconnect or give up
   kFailed,           // an operation failed (a syscall, a decode)
+  kPermissionDenied, // the caller may not do this (another user's job)
 };
 
 class Status {
@@ -32,6 +33,9 @@ class Status {
   }
   static Status Failed(std::string msg) {
     return Status(StatusCode::kFailed, std::move(msg));
+  }
+  static Status PermissionDenied(std::string msg) {
+    return Status(StatusCode::kPermissionDenied, std::move(msg));
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -32,6 +32,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <zmq.hpp>
 
+#include "proto/codec.h"
 #include "util/endpoints.h"
 #include "util/size.h"
 #include "util/log_record.h"
@@ -109,6 +110,9 @@ struct Options {
   socket.set(zmq::sockopt::routing_id, std::to_string(getpid()));
   // Long enough for the last report ("worker stopping") to leave at exit.
   socket.set(zmq::sockopt::linger, 1000);
+  // Before connect: ZeroMQ ignores it after. The decoder's own limit is the
+  // clear one; this is the hard ceiling above it.
+  socket.set(zmq::sockopt::maxmsgsize, jobd::TransportCeiling(jobd::kMaxFrameBytes));
   socket.connect(options.endpoint);
 
   jobd::WorkerLoop loop(socket, registry, options.slot, logger, pending_logs,

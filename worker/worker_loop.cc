@@ -55,11 +55,10 @@ int WorkerLoop::Run() {
   // The silence clock starts now: the coordinator has a full liveness
   // period to say anything after our Ready.
   last_heard_ = Clock::now();
-  // TODO(protocol): raise the credit once the coordinator pipelines tasks.
   WorkerReady ready;
   ready.pid = static_cast<int32_t>(getpid());
   ready.slot = slot_;
-  ready.credit = 1;
+  ready.credit = kCredit;
   for (const TaskEntry* entry : registry_.List()) {
     ready.tasks.push_back(TaskInfo{entry->name, std::string(TaskKindName(entry->kind)),
                                    entry->file, entry->description});
@@ -113,13 +112,14 @@ int WorkerLoop::Run() {
 
 bool WorkerLoop::HandleTaskEvents() {
   TaskRunner::Events events = runner_->TakeEvents();
-  // One report per outcome rather than one per batch, so that results
-  // stream to the client as they complete.
-  // The coordinator needs a command's process group while it runs, to stop
-  // it on a timeout or cancel.
-  if (!events.started.empty() && !SendReport(std::move(events.started), {})) return false;
-  for (Outcome& outcome : events.outcomes) {
-    if (!SendReport({}, {std::move(outcome)})) return false;
+  // Everything that finished since the last look goes in one report: a lone
+  // outcome when tasks are long (it leaves as soon as it exists), many when
+  // they are short and finish faster than reports go out. That is the
+  // adaptive half of batching; the coordinator's batch sizes are the other.
+  // A command's process group goes first: the coordinator needs it to stop
+  // the command on a timeout or cancel.
+  if (!events.started.empty() || !events.outcomes.empty()) {
+    if (!SendReport(std::move(events.started), std::move(events.outcomes))) return false;
   }
   if (events.awaiting_release) {
     // The task thread has logged "running" and waits: whatever was logged

@@ -22,6 +22,11 @@ namespace jobd {
 
 class WorkerLoop {
  public:
+  // Tasks this worker may hold at once: it runs them one after another, so
+  // the next is already here when one ends. The coordinator sends fewer
+  // when tasks are long (see Supervisor).
+  static constexpr uint32_t kCredit = 64;
+
   // Exit statuses of the worker process, returned by Run().
   static constexpr int kExitShutdown = 0;         // the coordinator said so
   static constexpr int kExitStartupError = 2;     // e.g. no eventfd for the task thread

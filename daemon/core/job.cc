@@ -3,6 +3,16 @@
 #include <cassert>
 
 namespace jobd {
+namespace {
+
+bool AnyCommand(const std::string& default_task, const std::vector<Task>& tasks) {
+  if (default_task == kCommandTaskName) return true;
+  return std::any_of(tasks.begin(), tasks.end(),
+                     [](const Task& task) { return task.name == kCommandTaskName; });
+}
+
+}  // namespace
+
 
 Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
     : id_(id),
@@ -20,6 +30,7 @@ Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
     task.args = std::move(input.args);
     tasks_.push_back(std::move(task));
   }
+  runs_commands_ = AnyCommand(default_task_, tasks_);
 }
 
 Job::Job(const StoredJob& stored)
@@ -31,7 +42,8 @@ Job::Job(const StoredJob& stored)
       priority_(stored.priority),
       submitted_unix_us_(stored.submitted_unix_us),
       command_(stored.command),
-      stored_(true) {
+      stored_(true),
+      owner_(stored.owner) {
   tasks_.resize(stored.tasks.size());
   std::vector<const StoredTask*> finished;
   for (const StoredTask& s : stored.tasks) {
@@ -46,6 +58,7 @@ Job::Job(const StoredJob& stored)
     }
   }
   next_fresh_ = tasks_.size();
+  runs_commands_ = AnyCommand(default_task_, tasks_);
   std::sort(finished.begin(), finished.end(),
             [](const StoredTask* a, const StoredTask* b) { return a->finished->seq < b->finished->seq; });
   for (const StoredTask* s : finished) {
@@ -65,6 +78,7 @@ StoredJob Job::ToStored() const {
   stored.retry_timeouts = retry_timeouts_;
   stored.submitted_unix_us = submitted_unix_us_;
   stored.command = command_;
+  stored.owner = owner_;
   stored.tasks.reserve(tasks_.size());
   for (uint32_t i = 0; i < tasks_.size(); ++i) {
     StoredTask task;
@@ -80,12 +94,6 @@ StoredJob Job::ToStored() const {
 const std::string& Job::TaskName(uint32_t index) const {
   const std::string& name = tasks_[index].name;
   return name.empty() ? default_task_ : name;
-}
-
-bool Job::RunsCommands() const {
-  if (default_task_ == kCommandTaskName) return true;
-  return std::any_of(tasks_.begin(), tasks_.end(),
-                     [](const Task& task) { return task.name == kCommandTaskName; });
 }
 
 const CommandEnd* Job::CommandEndOf(uint32_t index) const {

@@ -62,6 +62,9 @@ class Job {
   // Kept in the durable store (false for --no-store jobs).
   bool stored() const { return stored_; }
   void set_stored(bool stored) { stored_ = stored; }
+  // Who submitted it: who, besides privileged callers, may see and change it.
+  const JobOwner& owner() const { return owner_; }
+  void set_owner(JobOwner owner) { owner_ = std::move(owner); }
   // Results that may be shown to clients: for a stored job, only those
   // committed, so that a result seen is never taken back by a crash.
   size_t deliverable() const { return stored_ ? durable_ : completion_order_.size(); }
@@ -79,7 +82,7 @@ class Job {
   // How its command tasks run, when it has any.
   const std::optional<CommandOptions>& command() const { return command_; }
   // True when any of its tasks is a command task.
-  bool RunsCommands() const;
+  bool RunsCommands() const { return runs_commands_; }
 
   // The next queued task to run, if any; marks it running.
   std::optional<uint32_t> StartNext();
@@ -119,8 +122,10 @@ class Job {
   const std::optional<CommandOptions> command_;
   bool stored_ = false;
   size_t durable_ = 0;  // results committed to the store
+  JobOwner owner_;
 
   std::vector<Task> tasks_;
+  bool runs_commands_ = false;  // set once the tasks are in
   // Tasks are started in index order; those put back run first.
   size_t next_fresh_ = 0;
   std::deque<uint32_t> requeued_;

@@ -15,6 +15,11 @@ std::optional<JobId> RunQueue::Next() {
   return job;
 }
 
+std::optional<JobId> RunQueue::Peek() const {
+  if (lines_.empty()) return std::nullopt;
+  return lines_.begin()->second.front();
+}
+
 void RunQueue::Remove(JobId job, int32_t priority) {
   auto it = lines_.find(priority);
   if (it == lines_.end()) return;

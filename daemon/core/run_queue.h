@@ -19,6 +19,8 @@ class RunQueue {
   // The job whose turn it is; it moves to the back of its priority's line.
   // The caller removes jobs that have nothing left to run.
   std::optional<JobId> Next();
+  // The job whose turn it is, without taking the turn.
+  std::optional<JobId> Peek() const;
   void Remove(JobId job, int32_t priority);
   bool empty() const { return lines_.empty(); }
 

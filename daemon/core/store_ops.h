@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/core/access.h"
 #include "proto/messages.h"
 
 namespace jobd {
@@ -44,6 +45,7 @@ struct StoredJob {
   std::optional<int64_t> finished_unix_us;
   std::optional<CommandOptions> command;  // for its command tasks
   std::vector<StoredTask> tasks;  // by index
+  JobOwner owner;  // who submitted it; unknown for jobs stored before schema version 3
 };
 
 // ---- the changes ------------------------------------------------------------

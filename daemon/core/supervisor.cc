@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -36,6 +37,12 @@ double MillisBetween(TimePoint from, TimePoint to) {
 
 void Earliest(std::optional<TimePoint>& next, TimePoint candidate) {
   if (!next || candidate < *next) next = candidate;
+}
+
+// The wire's code for a request about one job that failed.
+ErrorCode JobErrorCode(const ::jobd::Status& status) {
+  return status.code() == StatusCode::kPermissionDenied ? ErrorCode::kPermissionDenied
+                                                        : ErrorCode::kUnknownJob;
 }
 
 }  // namespace
@@ -84,9 +91,28 @@ void Supervisor::Record(const Job& job, StoreOp op) {
 // ---- client requests ----------------------------------------------------
 
 Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, RequestId request_id,
-                                                  SubmitRequest request) {
+                                                  SubmitRequest request, const Caller& caller) {
   if (draining_) return Status::Unavailable("jobd is shutting down and takes no new jobs");
   if (request.tasks.empty()) return Status::InvalidArgument("a job needs at least one task");
+  if (request.tasks.size() > options_.max_tasks_per_job) {
+    log_.warn("job refused: {} tasks, over the limit of {} (--max-tasks-per-job)",
+              request.tasks.size(), options_.max_tasks_per_job);
+    return Status::InvalidArgument(
+        fmt::format("job has {} tasks; the limit is {} (--max-tasks-per-job): split it",
+                    request.tasks.size(), options_.max_tasks_per_job));
+  }
+  for (size_t i = 0; i < request.tasks.size(); ++i) {
+    uint64_t bytes = 0;
+    for (const std::string& arg : request.tasks[i].args) bytes += arg.size();
+    if (bytes > options_.max_task_bytes) {
+      log_.warn("job refused: task {} has {} bytes of arguments, over the limit of {} "
+                "(--max-task-bytes)",
+                i, bytes, options_.max_task_bytes);
+      return Status::InvalidArgument(
+          fmt::format("task {} has {} bytes of arguments; the limit is {} (--max-task-bytes)", i,
+                      bytes, options_.max_task_bytes));
+    }
+  }
   if (request.default_task.empty()) {
     for (size_t i = 0; i < request.tasks.size(); ++i) {
       if (request.tasks[i].name.empty()) {
@@ -103,6 +129,12 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
         "queue full: {} tasks queued, the job's {} would pass the limit of {}", queued_,
         request.tasks.size(), options_.max_queued_tasks));
   }
+  // Past this a deadline would overflow the clock; nobody means it.
+  constexpr uint64_t kLongestTimeoutUs = uint64_t{10} * 366 * 24 * 3600 * 1'000'000;
+  if (request.timeout_us > kLongestTimeoutUs) {
+    return Status::InvalidArgument(fmt::format(
+        "a timeout of {} us is over the longest jobd takes, ten years", request.timeout_us));
+  }
   if (request.timeout_us == 0) {
     request.timeout_us = static_cast<uint64_t>(options_.default_timeout.count());
   }
@@ -111,6 +143,7 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
   const bool keep = store_ != nullptr && !request.no_store;
   const JobId id = next_job_id_++;
   auto job = std::make_unique<Job>(id, std::move(request), UnixMicrosNow());
+  job->set_owner(caller.id);
   queued_ += job->size();  // counts against the limit while it is committed
   if (keep) {
     job->set_stored(true);
@@ -131,14 +164,14 @@ void Supervisor::Accept(std::unique_ptr<Job> job, const ClientId& client, Reques
   ScopedLogContext context(id, std::nullopt);
   const std::string timeout =
       job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
-  log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}{}", job->size(),
-            job->TaskName(0), job->retries(), timeout, job->priority(),
-            job->stored() ? "" : ", not stored");
+  log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}, owner {}{}",
+            job->size(), job->TaskName(0), job->retries(), timeout, job->priority(),
+            Describe(job->owner()), job->stored() ? "" : ", not stored");
   jobs_.emplace(id, std::move(job));
 }
 
 bool Supervisor::LookUp(const ClientId& client, RequestId request_id,
-                        const RequestBody& request) {
+                        const RequestBody& request, const Caller& caller) {
   JobId job = 0;
   if (const auto* status = std::get_if<StatusRequest>(&request)) job = status->job;
   if (const auto* watch = std::get_if<WatchRequest>(&request)) job = watch->job;
@@ -146,7 +179,7 @@ bool Supervisor::LookUp(const ClientId& client, RequestId request_id,
   if (store_ == nullptr || job == 0 || job >= next_job_id_ || FindJob(job) != nullptr) return false;
   std::vector<Lookup>& waiting = lookups_[job];
   if (waiting.empty()) store_->Load(job);
-  waiting.push_back(Lookup{client, request_id, request});
+  waiting.push_back(Lookup{client, request_id, request, caller});
   return true;
 }
 
@@ -169,18 +202,18 @@ void Supervisor::OnJobLoaded(JobId id, std::optional<StoredJob> stored,
   for (const Lookup& lookup : waiting) {
     Reply reply{kProtocolVersion, lookup.request_id, ErrorReply{}};
     if (const auto* watch = std::get_if<WatchRequest>(&lookup.request)) {
-      Result<JobInfo> watched = Watch(lookup.client, lookup.request_id, *watch);
+      Result<JobInfo> watched = Watch(lookup.client, lookup.request_id, *watch, lookup.caller);
       if (watched.ok()) {
         reply.body = AcceptedReply{*watched};
       } else {
-        reply.body = ErrorReply{ErrorCode::kUnknownJob, watched.status().message()};
+        reply.body = ErrorReply{JobErrorCode(watched.status()), watched.status().message()};
       }
     } else {
-      Result<JobInfo> info = Status(id);
+      Result<JobInfo> info = Status(id, lookup.caller);
       if (info.ok()) {
         reply.body = StatusReply{{*info}};
       } else {
-        reply.body = ErrorReply{ErrorCode::kUnknownJob, info.status().message()};
+        reply.body = ErrorReply{JobErrorCode(info.status()), info.status().message()};
       }
     }
     // The reply goes before the stream's first results, which Flush sends.
@@ -228,9 +261,10 @@ void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
 }
 
 Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
-                                  const WatchRequest& request) {
-  Job* job = FindJob(request.job);
-  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", request.job));
+                                  const WatchRequest& request, const Caller& caller) {
+  Result<Job*> found = FindJobFor(request.job, caller);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   std::optional<size_t> stop_at;
   if (!request.follow) stop_at = job->completion_order().size();
   streams_.Open(*job, client, request_id, request.from_seq, request.window, stop_at);
@@ -243,9 +277,10 @@ void Supervisor::Ack(const ClientId& client, RequestId request_id, uint64_t cons
   if (job != nullptr) streams_.Ack(*job, client, request_id, consumed);
 }
 
-Result<CancelReply> Supervisor::Cancel(JobId id) {
-  Job* job = FindJob(id);
-  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", id));
+Result<CancelReply> Supervisor::Cancel(JobId id, const Caller& caller) {
+  Result<Job*> found = FindJobFor(id, caller);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   CancelReply reply;
   if (job->done()) {
     reply.already_finished = true;
@@ -262,37 +297,40 @@ Result<CancelReply> Supervisor::Cancel(JobId id) {
       FinishTask(*job, f.index, TaskStatus::kCancelled, "", "cancelled while running", worker.pid,
                  MicrosBetween(f.started, now));
       ++reply.stopped_running;
-      // A command is stopped through its process group. A function cannot
-      // be interrupted safely: its worker goes instead.
-      if (!StopCommand(f, now)) kill_worker = true;
+      // One still waiting in the worker's batch is just dropped (should the
+      // worker run it, its outcome is ignored). A running command is stopped
+      // through its process group; a running function cannot be interrupted
+      // safely: its worker goes instead.
+      if (f.begun && !StopCommand(f, now)) kill_worker = true;
     }
-    if (!kill_worker) continue;
     std::erase_if(worker.in_flight,
                   [&](const InFlight& f) { return f.job == id && !f.abandoned; });
-    KillWorker(worker, StopReason::kKilled);
+    if (kill_worker) KillWorker(worker, StopReason::kKilled);
   }
-  log_.info("job cancelled: {} queued and {} running task(s)", reply.cancelled_queued,
-            reply.stopped_running);
+  log_.info("job cancelled by {}: {} queued and {} running task(s)", Describe(caller.id),
+            reply.cancelled_queued, reply.stopped_running);
   reply.job = job->Info();
   return reply;
 }
 
-Result<JobInfo> Supervisor::Status(JobId id) const {
-  const Job* job = FindJob(id);
-  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", id));
-  return job->Info();
+Result<JobInfo> Supervisor::Status(JobId id, const Caller& caller) const {
+  Result<const Job*> job = FindJobFor(id, caller);
+  if (!job.ok()) return job.status();
+  return (*job)->Info();
 }
 
-std::vector<JobInfo> Supervisor::Jobs() const {
+std::vector<JobInfo> Supervisor::Jobs(const Caller& caller) const {
   std::vector<JobInfo> infos;
   infos.reserve(jobs_.size());
-  for (const auto& [id, job] : jobs_) infos.push_back(job->Info());
+  for (const auto& [id, job] : jobs_) {
+    if (MayAccess(caller, job->owner())) infos.push_back(job->Info());
+  }
   std::sort(infos.begin(), infos.end(),
             [](const JobInfo& a, const JobInfo& b) { return a.job < b.job; });
   return infos;
 }
 
-std::vector<WorkerInfo> Supervisor::Workers() const {
+std::vector<WorkerInfo> Supervisor::Workers(const Caller& caller) const {
   const TimePoint now = clock_.Now();
   std::vector<WorkerInfo> infos;
   for (const Worker& worker : workers_) {
@@ -301,8 +339,12 @@ std::vector<WorkerInfo> Supervisor::Workers() const {
     info.pid = worker.pid;
     info.state = StateOf(worker);
     if (!worker.in_flight.empty()) {
-      info.job = worker.in_flight.front().job;
-      info.task = worker.in_flight.front().index;
+      // Which job a worker runs is the job's owner's business.
+      const Job* job = FindJob(worker.in_flight.front().job);
+      if (caller.privileged || (job != nullptr && MayAccess(caller, job->owner()))) {
+        info.job = worker.in_flight.front().job;
+        info.task = worker.in_flight.front().index;
+      }
     }
     info.tasks_done = worker.tasks_done;
     info.rss_bytes = worker.rss_bytes;
@@ -435,6 +477,11 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
   const bool abandoned = it->abandoned;
   worker.in_flight.erase(it);
   ++worker.tasks_done;
+  // The next task of its batch starts now (the worker runs them in order).
+  BeginFront(worker, clock_.Now());
+  const uint64_t took = std::max<uint64_t>(outcome.duration_us, 1);
+  worker.average_task_us =
+      worker.average_task_us == 0 ? took : (worker.average_task_us * 7 + took) / 8;
   if (abandoned) {
     // We ended this task already (timeout, cancel); its command is gone now.
     log_.debug("worker[{}] pid {}: the stopped command of job {} task {} has ended", worker.slot,
@@ -538,7 +585,10 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
     Job* job = FindJob(f.job);
     if (job == nullptr || f.abandoned) continue;  // abandoned: ended already
     ScopedLogContext context(f.job, f.index);
-    if (killing_ && job->stored()) {
+    if (!f.begun && !(killing_ && !job->stored())) {
+      // It waited behind the task that was running: as if never sent.
+      RequeueTask(*job, f.index, /*attempt_counts=*/false);
+    } else if (killing_ && job->stored()) {
       // The store still says "running": it runs again at the next start.
       RequeueTask(*job, f.index, /*attempt_counts=*/true);
     } else if (killing_) {
@@ -672,7 +722,10 @@ void Supervisor::ExpireTasks(TimePoint now) {
     }
     if (timed_out.empty()) continue;
     if (kill_worker) {
-      std::erase_if(worker.in_flight, [](const InFlight& f) { return !f.abandoned; });
+      // The tasks waiting behind it stay, to be queued again when it exits.
+      std::erase_if(worker.in_flight, [&](const InFlight& f) {
+        return !f.abandoned && f.deadline && *f.deadline <= now;
+      });
       KillWorker(worker, StopReason::kKilled);
     }
     for (size_t i = 0; i < timed_out.size(); ++i) {
@@ -761,12 +814,19 @@ void Supervisor::DispatchTasks() {
     for (Worker& worker : workers_) {
       if (!worker.ready || worker.retiring || worker.stop != StopReason::kNone) continue;
       if (pass == 0 && !worker.in_flight.empty()) continue;
-      // Pass 0 gives an idle worker one task; pass 1 fills up its credit.
-      const size_t limit = pass == 0 ? 1 : worker.credit;
+      // Pass 0 gives an idle worker one task; pass 1 fills up its batch.
+      const size_t limit = pass == 0 ? 1 : BatchLimit(worker);
       RunTasks run;
       while (worker.in_flight.size() + run.tasks.size() < limit) {
-        std::optional<JobId> job_id = run_queue_.Next();
+        std::optional<JobId> job_id = run_queue_.Peek();
         if (!job_id) break;
+        // A command runs alone on its worker: a cancel or timeout then stops
+        // exactly it, and no command waits behind another task.
+        const bool holds_some = !worker.in_flight.empty() || !run.tasks.empty();
+        const bool holds_command = (!worker.in_flight.empty() && worker.in_flight.front().command) ||
+                                   (!run.tasks.empty() && run.tasks.front().name == kCommandTaskName);
+        if (holds_some && (holds_command || FindJob(*job_id)->RunsCommands())) break;
+        run_queue_.Next();
         Job& job = *FindJob(*job_id);
         std::optional<uint32_t> index = job.StartNext();
         if (!job.HasQueued()) run_queue_.Remove(job.id(), job.priority());
@@ -788,18 +848,50 @@ void Supervisor::DispatchTasks() {
       }
       for (const Assignment& a : run.tasks) {
         const Job& job = *FindJob(a.job);
-        std::optional<TimePoint> deadline;
-        if (job.timeout_us() != 0) deadline = now + Micros(job.timeout_us());
         InFlight& f = worker.in_flight.emplace_back();
         f.job = a.job;
         f.index = a.index;
         f.attempt = a.attempt;
-        f.started = now;
-        f.deadline = deadline;
+        f.command = a.name == kCommandTaskName;
         Record(job, TaskStarted{a.job, a.index, a.attempt});
       }
+      BeginFront(worker, now);
     }
   }
+}
+
+// Short tasks travel in batches, so that a message costs per batch and a
+// worker finds its next task at hand; long ones go one at a time, so that
+// they stay in the queue where any worker that frees up can take them. A
+// worker gets enough to hold about kQueuedWork beyond its running task, by
+// the moving average of its tasks' run times; one task until it has one.
+// A worker to be recycled after N tasks is never given more than that. (One
+// recycled by its resident set is checked after each report, so a batch of
+// short tasks runs whole before the check.)
+size_t Supervisor::BatchLimit(const Worker& worker) const {
+  constexpr uint64_t kQueuedWorkUs = 2000;
+  constexpr uint64_t kLongTaskUs = 50'000;
+  const uint64_t average = worker.average_task_us;
+  uint64_t limit = 1;
+  if (average != 0 && average < kLongTaskUs) {
+    const uint64_t wanted = 1 + (kQueuedWorkUs + average - 1) / average;
+    limit = std::min<uint64_t>(std::max<uint64_t>(wanted, 2), worker.credit);
+  }
+  if (options_.max_tasks_per_worker != 0) {
+    const uint64_t left = options_.max_tasks_per_worker -
+                          std::min(worker.tasks_done, options_.max_tasks_per_worker);
+    limit = std::min(limit, std::max<uint64_t>(left, 1));
+  }
+  return static_cast<size_t>(limit);
+}
+
+void Supervisor::BeginFront(Worker& worker, TimePoint now) {
+  if (worker.in_flight.empty() || worker.in_flight.front().begun) return;
+  InFlight& f = worker.in_flight.front();
+  f.begun = true;
+  f.started = now;
+  const Job* job = FindJob(f.job);
+  if (job != nullptr && job->timeout_us() != 0) f.deadline = now + Micros(job->timeout_us());
 }
 
 void Supervisor::SendShutdowns() {
@@ -864,6 +956,26 @@ Job* Supervisor::FindJob(JobId id) {
 const Job* Supervisor::FindJob(JobId id) const {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+Result<Job*> Supervisor::FindJobFor(JobId id, const Caller& caller) {
+  Result<const Job*> job = std::as_const(*this).FindJobFor(id, caller);
+  if (!job.ok()) return job.status();
+  return const_cast<Job*>(*job);
+}
+
+Result<const Job*> Supervisor::FindJobFor(JobId id, const Caller& caller) const {
+  const Job* job = FindJob(id);
+  if (job == nullptr) return Status::NotFound(fmt::format("no job {}", id));
+  if (MayAccess(caller, job->owner())) return job;
+  if (!job->owner().known()) {
+    return Status::PermissionDenied(fmt::format(
+        "permission denied: job {} has no recorded owner (an older jobd stored it); only root, "
+        "jobd's own user and the admin group may use it",
+        id));
+  }
+  return Status::PermissionDenied(
+      fmt::format("permission denied: job {} belongs to another user", id));
 }
 
 Supervisor::Worker* Supervisor::FindWorker(int32_t pid) {

@@ -20,6 +20,7 @@
 
 #include <spdlog/logger.h>
 
+#include "daemon/core/access.h"
 #include "daemon/core/job.h"
 #include "daemon/core/job_store.h"
 #include "daemon/core/result_streams.h"
@@ -33,6 +34,10 @@ struct SupervisorOptions {
   uint32_t workers = 1;
   size_t max_results_per_message = 1000;
   size_t max_queued_tasks = 10'000'000;
+  // A job of more tasks than this, or with a task whose arguments add up to
+  // more bytes, is refused whole as a bad request.
+  size_t max_tasks_per_job = 1'000'000;
+  uint64_t max_task_bytes = 1 << 20;
   size_t retained_finished_jobs = 1000;
   // A task's time limit when its job names none; zero: none.
   Micros default_timeout{0};
@@ -77,16 +82,25 @@ class Supervisor {
   void Start();
 
   // ---- client requests ----
+  // Each takes the Caller, who sent the request (see access.h): a job belongs
+  // to its submitter, and only its owner and privileged callers may watch,
+  // read, cancel or list it; anyone else gets a PermissionDenied status
+  // ("permission denied: job 7 belongs to another user"). Without a Caller,
+  // a request counts as jobd's own (Caller::Internal: tests, in-process use);
+  // the server always passes the peer's.
+  //
   // Accepts a job, and with request.watch streams its results to `client`.
   // A job kept in the store is acknowledged only once it is committed: then
   // the result holds no JobInfo, and the supervisor sends the client its
   // AcceptedReply (or an error) itself from OnStoreCommit.
   Result<std::optional<JobInfo>> Submit(const ClientId& client, RequestId request_id,
-                                        SubmitRequest request);
+                                        SubmitRequest request,
+                                        const Caller& caller = Caller::Internal());
   // For a status or watch of a job that is not in memory but may be in the
   // store (finished long ago): asks the store for it and answers the request
   // itself once it is read back. False when there is nothing to look up.
-  bool LookUp(const ClientId& client, RequestId request_id, const RequestBody& request);
+  bool LookUp(const ClientId& client, RequestId request_id, const RequestBody& request,
+              const Caller& caller = Caller::Internal());
   void OnJobLoaded(JobId job, std::optional<StoredJob> stored, const ::jobd::Status& status);
   // The store has committed (or, with an error, failed to commit) every op
   // recorded up to `ticket`.
@@ -94,16 +108,18 @@ class Supervisor {
   // Streams a job's results to `client`, from seq `request.from_seq`: the
   // finished ones first, then (with request.follow) the live ones.
   Result<JobInfo> Watch(const ClientId& client, RequestId request_id,
-                        const WatchRequest& request);
+                        const WatchRequest& request, const Caller& caller = Caller::Internal());
   // The client has consumed `consumed` results of the stream it opened with
   // `request_id`: more may be sent. Unknown streams are ignored.
   void Ack(const ClientId& client, RequestId request_id, uint64_t consumed);
   // Ends the job's queued tasks at once and stops its running ones (their
   // workers are killed and replaced). A finished job is left as it is.
-  Result<CancelReply> Cancel(JobId job);
-  Result<JobInfo> Status(JobId job) const;
-  std::vector<JobInfo> Jobs() const;
-  std::vector<WorkerInfo> Workers() const;
+  Result<CancelReply> Cancel(JobId job, const Caller& caller = Caller::Internal());
+  Result<JobInfo> Status(JobId job, const Caller& caller = Caller::Internal()) const;
+  // The jobs `caller` may see.
+  std::vector<JobInfo> Jobs(const Caller& caller = Caller::Internal()) const;
+  // Every worker; the job and task a worker runs only when `caller` may see that job.
+  std::vector<WorkerInfo> Workers(const Caller& caller = Caller::Internal()) const;
   PongReply Pong() const;  // pid left 0: the caller fills it
   // The tasks the workers can run, as the newest ready worker told them.
   const TasksReply& Tasks() const { return tasks_; }
@@ -146,6 +162,11 @@ class Supervisor {
     uint32_t attempt = 0;
     TimePoint started;
     std::optional<TimePoint> deadline;
+    // A worker holds a batch and runs it in order: only the first task of
+    // its in_flight has begun (its clock runs, a crash is its fault); the
+    // others wait in the worker and go back to the queue if it dies.
+    bool begun = false;
+    bool command = false;  // an exec task: never batched with others
     // A command task, once its worker reports the command's process group.
     int32_t pgid = 0;
     // Set when we ended the task while its command still runs: the group has
@@ -164,6 +185,9 @@ class Supervisor {
     bool retiring = false;
     StopReason stop = StopReason::kNone;
     uint32_t credit = 0;
+    // Moving average of its tasks' run time, 0 until one ended: sets how
+    // many tasks it is given at once (BatchLimit).
+    uint64_t average_task_us = 0;
     std::vector<InFlight> in_flight;
     uint64_t tasks_done = 0;
     uint64_t rss_bytes = 0;
@@ -177,6 +201,9 @@ class Supervisor {
 
   Job* FindJob(JobId id);
   const Job* FindJob(JobId id) const;
+  // The job if `caller` may see it; NotFound or PermissionDenied otherwise.
+  Result<Job*> FindJobFor(JobId id, const Caller& caller);
+  Result<const Job*> FindJobFor(JobId id, const Caller& caller) const;
   Worker* FindWorker(int32_t pid);
 
   void SpawnSlot(Worker& worker);
@@ -211,6 +238,10 @@ class Supervisor {
   void OnJobChanged(Job& job);
 
   void DispatchTasks();
+  // How many tasks `worker` should hold (see the .cc).
+  size_t BatchLimit(const Worker& worker) const;
+  // Starts the clock of the task now first in the worker's batch.
+  void BeginFront(Worker& worker, TimePoint now);
   bool SendTo(Worker& worker, const ToWorker& message);
   void SendShutdowns();
   void ForgetOldJobs();
@@ -246,6 +277,7 @@ class Supervisor {
     ClientId client;
     RequestId request_id;
     RequestBody request;  // a StatusRequest or a WatchRequest
+    Caller caller;
   };
   std::map<JobId, std::vector<Lookup>> lookups_;  // jobs being read back
   std::deque<PendingJob> pending_jobs_;        // by ticket

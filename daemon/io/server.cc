@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,12 +45,22 @@ bool SomeoneListensOn(const std::string& path) {
 
 ErrorReply ToError(const Status& status, ErrorCode code) { return ErrorReply{code, status.message()}; }
 
+// A request about one job that failed: it is not there, or not the caller's.
+ErrorReply JobError(const Status& status) {
+  return ToError(status, status.code() == StatusCode::kPermissionDenied
+                             ? ErrorCode::kPermissionDenied
+                             : ErrorCode::kUnknownJob);
+}
+
 }  // namespace
 
-Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
+Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log,
+               JournalWriter* journal)
     : config_(std::move(config)),
+      access_(config_.access),
       worker_endpoint_(fmt::format("ipc://@jobd-{}-workers", getpid())),
       log_writer_(log_writer),
+      journal_(journal),
       log_(log),
       context_(1),
       clients_(context_, Millis(1000)),
@@ -62,7 +71,9 @@ Server::Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log)
                               config_.supervisor.heartbeat_misses, config_.plugin_dir,
                               config_.max_output, config_.supervisor.allow_commands}),
       supervisor_(config_.supervisor, *this, clock_, log_,
-                  config_.store_path.empty() ? nullptr : &store_link_) {}
+                  config_.store_path.empty() ? nullptr : &store_link_),
+      notifier_(clock_, std::make_unique<SdNotifySender>(),
+                ServiceNotifierOptions::FromEnvironment()) {}
 
 Server::~Server() {
   // No path may leave a live worker behind.
@@ -137,10 +148,39 @@ Status Server::Setup() {
     std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), ec);
     if (ec) return Status::Failed("create socket directory for " + socket_path + ": " + ec.message());
   }
-  clients_.SetMaxMessageSize(static_cast<int64_t>(kMaxFrameBytes));
-  Status bound = clients_.Bind(config_.client_endpoint);
+  // A request over --max-message-size gets an error (HandleClientRequest);
+  // ZeroMQ drops one far over it unread.
+  clients_.SetMaxMessageSize(TransportCeiling(config_.max_message_size));
+  Status limited = clients_.LimitConnections(config_.max_clients, [this](size_t open) {
+    log_.warn("client connection over the limit of {} clients (--max-clients; {} open): its "
+              "requests get an error",
+              config_.max_clients, open);
+  });
+  if (!limited.ok()) return limited;
+  // Every request is tied to who sent it (Identify).
+  clients_.ReadPeerMetadata(true);
+  if (config_.curve) {
+    // The ZAP handler first: a CURVE socket without one lets every key in.
+    Result<std::unique_ptr<ZapHandler>> zap = ZapHandler::Start(
+        context_, config_.authorized_keys, config_.authorized_keys_path, log_);
+    if (!zap.ok()) return zap.status();
+    zap_ = std::move(*zap);
+    Status curve = clients_.EnableCurveServer(config_.curve->secret_key);
+    if (!curve.ok()) return curve;
+    log_.info("CURVE: jobd's public key is {}; {} authorised client key(s) in {}",
+              config_.curve->public_key, config_.authorized_keys.size(),
+              config_.authorized_keys_path);
+  } else if (IsTcpEndpoint(config_.client_endpoint)) {
+    return Status::InvalidArgument("refusing plain-text TCP on " + config_.client_endpoint +
+                                   ": tcp:// needs CURVE keys");
+  }
+  Status bound = clients_.BindWithMode(config_.client_endpoint, config_.socket_mode);
   if (!bound.ok()) return bound;
+  if (!socket_path.empty()) {
+    log_.info("socket {}: mode {:04o}, group {}", socket_path, config_.socket_mode, getegid());
+  }
   // Workers talk on an abstract socket that only our own uid may reach.
+  workers_.SetMaxMessageSize(TransportCeiling(kMaxFrameBytes));
   Status restricted = workers_.RestrictToUid(getuid());
   if (!restricted.ok()) return restricted;
   return workers_.Bind(worker_endpoint_);
@@ -161,6 +201,7 @@ int Server::Run() {
       {workers_.socket().handle(), 0, ZMQ_POLLIN, 0},
       {clients_.socket().handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, store_writer_ ? store_writer_->fd() : -1, ZMQ_POLLIN, 0},
+      {clients_.monitor().handle(), -1, ZMQ_POLLIN, 0},  // connections come and go
   };
   TimePoint now = clock_.Now();
   while (!ShouldExit(now)) {
@@ -177,6 +218,7 @@ int Server::Run() {
     // exited is counted before the exit is.
     if (items[1].revents & ZMQ_POLLIN) HandleWorkerMessages();
     if (items[0].revents & ZMQ_POLLIN) HandleSignals();
+    if (items[4].revents & ZMQ_POLLIN) clients_.ReadMonitor();
     if (items[2].revents & ZMQ_POLLIN) HandleClientMessages();
     if (items[3].revents & ZMQ_POLLIN) HandleStoreCommits();
     supervisor_.OnTick();
@@ -184,8 +226,12 @@ int Server::Run() {
     if (!announced_ready_ && supervisor_.Pong().workers == config_.workers) {
       announced_ready_ = true;
       log_.info("all {} workers ready", config_.workers);
-      sd_notify(0, "READY=1");
+      notifier_.Ready();
     }
+    // The watchdog keep-alive comes from here: a stuck loop stops it.
+    const PongReply counts = supervisor_.Pong();
+    notifier_.OnTick(ServiceCounts{counts.workers, config_.workers, counts.queued, counts.running,
+                                   supervisor_.draining()});
   }
   if (force_exit_) {
     supervisor_.KillAll();
@@ -213,7 +259,7 @@ bool Server::ShouldExit(TimePoint now) {
 
 Millis Server::PollTimeout(TimePoint now) const {
   std::optional<TimePoint> next = supervisor_.NextDeadline();
-  for (const auto& deadline : {drain_deadline_, exit_deadline_}) {
+  for (const auto& deadline : {drain_deadline_, exit_deadline_, notifier_.NextDeadline()}) {
     if (deadline && (!next || *deadline < *next)) next = deadline;
   }
   if (!next) return kMaxPollTimeout;
@@ -238,15 +284,16 @@ void Server::HandleSignals() {
           break;
         }
         log_.info("SIG{} received: draining (send it again to stop at once)", sigabbrev_np(*sig));
-        sd_notify(0, "STOPPING=1");
+        notifier_.Stopping();
         supervisor_.BeginDrain();
         drain_deadline_ = clock_.Now() + config_.drain_timeout;
         break;
       case SIGHUP:
         log_.info("SIGHUP received: recycling the workers to reload plugins");
-        sd_notify(0, "RELOADING=1");
+        notifier_.Reloading();
         supervisor_.RecycleWorkers();
-        sd_notify(0, "READY=1");
+        if (zap_) zap_->Reload();  // the authorised keys, read on the ZAP thread
+        notifier_.Ready();
         break;
       default:
         break;
@@ -293,6 +340,7 @@ void Server::WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records) {
     record.role = LogRole::kWorker;
     record.worker = slot;
     log_writer_.Write(FormatJsonLine(record));
+    if (journal_ != nullptr) journal_->Write(std::move(record));
   }
 }
 
@@ -306,13 +354,29 @@ void Server::HandleClientMessages() {
 
 void Server::HandleClientRequest(const RoutedMessage& message) {
   Reply reply;
-  if (message.frames != 1) {
+  if (message.payload.size() > config_.max_message_size) {
+    log_.warn("client request of {} bytes refused: over the limit of {} (--max-message-size)",
+              message.payload.size(), config_.max_message_size);
+    reply.body = ErrorReply{
+        ErrorCode::kBadRequest,
+        fmt::format("request of {} bytes is over jobd's limit of {} bytes (--max-message-size); "
+                    "split the job into smaller ones",
+                    message.payload.size(), config_.max_message_size)};
+  } else if (message.frames != 1) {
     log_.warn("client sent a message of {} frames; expected 1", message.frames);
     reply.body = ErrorReply{ErrorCode::kBadRequest,
                             fmt::format("expected a message of 1 frame, got {}", message.frames)};
   } else if (Result<Request> request = DecodeRequest(message.payload); !request.ok()) {
     log_.warn("bad client request: {}", request.status().message());
     reply.body = ErrorReply{ErrorCode::kBadRequest, request.status().message()};
+  } else if (message.over_limit) {
+    // Logged once, when the connection came (LimitConnections).
+    reply.request_id = request->request_id;
+    reply.body = ErrorReply{
+        ErrorCode::kQueueFull,
+        fmt::format("too many clients: jobd serves at most {} connections at once "
+                    "(--max-clients); try again later",
+                    config_.max_clients)};
   } else if (request->version != kProtocolVersion) {
     log_.warn("client speaks protocol version {}; jobd speaks {}", request->version,
               kProtocolVersion);
@@ -326,8 +390,14 @@ void Server::HandleClientRequest(const RoutedMessage& message) {
     // Acks keep a stream flowing; answering each would double the traffic.
     supervisor_.Ack(message.peer, request->request_id, ack->consumed);
     return;
+  } else if (std::optional<Caller> caller = Identify(message); !caller) {
+    log_.warn("request refused: jobd cannot tell who sent it (peer address '{}')",
+              message.peer_address);
+    reply.request_id = request->request_id;
+    reply.body = ErrorReply{ErrorCode::kPermissionDenied,
+                            "permission denied: jobd cannot tell who sent this request"};
   } else {
-    std::optional<Reply> answer = Answer(message.peer, *request);
+    std::optional<Reply> answer = Answer(message.peer, *caller, *request);
     if (!answer) return;
     reply = std::move(*answer);
   }
@@ -336,7 +406,23 @@ void Server::HandleClientRequest(const RoutedMessage& message) {
   }
 }
 
-std::optional<Reply> Server::Answer(const std::string& peer, const Request& request) {
+std::optional<Caller> Server::Identify(const RoutedMessage& message) const {
+  // tcp: only CURVE clients get in, named by the ZAP handler after their key.
+  if (config_.curve) {
+    if (message.user_id.empty()) return std::nullopt;
+    return AccessPolicy::KeyCaller(message.user_id);
+  }
+  // ipc: the kernel's word (SO_PEERCRED) on the connecting process.
+  if (std::optional<PeerCredentials> peer = ParsePeerAddress(message.peer_address)) {
+    return access_.LocalCaller(*peer);
+  }
+  // inproc: only code inside jobd can connect.
+  if (config_.client_endpoint.rfind("inproc://", 0) == 0) return Caller::Internal();
+  return std::nullopt;
+}
+
+std::optional<Reply> Server::Answer(const std::string& peer, const Caller& caller,
+                                    const Request& request) {
   Reply reply;
   reply.request_id = request.request_id;
   bool answered_later = false;
@@ -349,7 +435,7 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
           reply.body = pong;
         } else if constexpr (std::is_same_v<T, SubmitRequest>) {
           Result<std::optional<JobInfo>> accepted =
-              supervisor_.Submit(peer, request.request_id, body);
+              supervisor_.Submit(peer, request.request_id, body, caller);
           if (accepted.ok() && !accepted->has_value()) {
             answered_later = true;  // once the store has committed the job
           } else if (accepted.ok()) {
@@ -362,27 +448,27 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
             reply.body = ToError(accepted.status(), code);
           }
         } else if constexpr (std::is_same_v<T, WatchRequest>) {
-          Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body);
+          Result<JobInfo> watched = supervisor_.Watch(peer, request.request_id, body, caller);
           if (watched.ok()) {
             reply.body = AcceptedReply{*watched};
-          } else if (supervisor_.LookUp(peer, request.request_id, request.body)) {
+          } else if (supervisor_.LookUp(peer, request.request_id, request.body, caller)) {
             answered_later = true;  // once the store has read the job back
           } else {
-            reply.body = ToError(watched.status(), ErrorCode::kUnknownJob);
+            reply.body = JobError(watched.status());
           }
         } else if constexpr (std::is_same_v<T, StatusRequest>) {
-          Result<JobInfo> status = supervisor_.Status(body.job);
+          Result<JobInfo> status = supervisor_.Status(body.job, caller);
           if (status.ok()) {
             reply.body = StatusReply{{*status}};
-          } else if (supervisor_.LookUp(peer, request.request_id, request.body)) {
+          } else if (supervisor_.LookUp(peer, request.request_id, request.body, caller)) {
             answered_later = true;
           } else {
-            reply.body = ToError(status.status(), ErrorCode::kUnknownJob);
+            reply.body = JobError(status.status());
           }
         } else if constexpr (std::is_same_v<T, JobsRequest>) {
-          reply.body = StatusReply{supervisor_.Jobs()};
+          reply.body = StatusReply{supervisor_.Jobs(caller)};
         } else if constexpr (std::is_same_v<T, WorkersRequest>) {
-          std::vector<WorkerInfo> workers = supervisor_.Workers();
+          std::vector<WorkerInfo> workers = supervisor_.Workers(caller);
           for (WorkerInfo& w : workers) {
             if (w.pid != 0) w.rss_bytes = ResidentBytes(w.pid);
           }
@@ -394,11 +480,11 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Request& requ
         } else if constexpr (std::is_same_v<T, AckRequest>) {
           // Handled before: acks get no reply.
         } else if constexpr (std::is_same_v<T, CancelRequest>) {
-          Result<CancelReply> cancelled = supervisor_.Cancel(body.job);
+          Result<CancelReply> cancelled = supervisor_.Cancel(body.job, caller);
           if (cancelled.ok()) {
             reply.body = *cancelled;
           } else {
-            reply.body = ToError(cancelled.status(), ErrorCode::kUnknownJob);
+            reply.body = JobError(cancelled.status());
           }
         }
       },

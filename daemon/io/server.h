@@ -3,19 +3,26 @@
 // child process and the log writer.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <spdlog/logger.h>
 #include <zmq.hpp>
 
 #include "daemon/core/supervisor.h"
+#include "daemon/io/journal_sink.h"
 #include "daemon/io/log_writer.h"
 #include "daemon/io/process_launcher.h"
 #include "daemon/io/router_socket.h"
+#include "daemon/io/service_notifier.h"
 #include "daemon/io/signal_fd.h"
+#include "daemon/io/zap_handler.h"
 #include "daemon/store/store_writer.h"
+#include "proto/codec.h"
 #include "util/clock.h"
 
 namespace jobd {
@@ -35,7 +42,23 @@ struct ServerConfig {
   Millis drain_timeout{30'000};
   // How long to keep trying to hand final results to clients at exit.
   Millis stream_flush_timeout{2'000};
+  // A client request larger than this gets an error (--max-message-size);
+  // ZeroMQ drops one past TransportCeiling() of it, and its connection.
+  size_t max_message_size = kDefaultMaxMessageBytes;
+  // Each request on a connection made while this many clients were
+  // connected gets an error (--max-clients).
+  size_t max_clients = 1024;
   SupervisorOptions supervisor;
+  // Access control (README, "Access control"). An ipc socket file gets this
+  // mode and jobd's group.
+  mode_t socket_mode = 0660;
+  // Who may use every job besides its owner: root, jobd's user, the admin group.
+  AccessOptions access;
+  // A tcp:// endpoint takes CURVE clients only: jobd's key pair, and the
+  // clients' keys (the file, for SIGHUP to read again).
+  std::optional<CurveKeyPair> curve;
+  std::vector<AuthorizedKey> authorized_keys;
+  std::string authorized_keys_path;
 };
 
 // Hands the supervisor's store ops to the writer thread, numbering them, and
@@ -59,8 +82,10 @@ class StoreLink final : public JobStore {
 
 class Server final : private SupervisorIo {
  public:
-  // `log_writer` also receives the workers' records.
-  Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log);
+  // `log_writer` also receives the workers' records, and so does
+  // `journal` when there is one.
+  Server(ServerConfig config, LogWriter& log_writer, spdlog::logger& log,
+         JournalWriter* journal = nullptr);
   ~Server() override;
 
   // Binds, starts the workers and serves until a signal says stop.
@@ -75,8 +100,12 @@ class Server final : private SupervisorIo {
   void HandleWorkerMessages();
   void HandleClientMessages();
   void HandleClientRequest(const RoutedMessage& message);
+  // Who sent `message`, from what its transport vouches for; none when it
+  // says nothing (such a client is refused).
+  std::optional<Caller> Identify(const RoutedMessage& message) const;
   // The reply to send now; none when the supervisor answers later.
-  std::optional<Reply> Answer(const std::string& peer, const Request& request);
+  std::optional<Reply> Answer(const std::string& peer, const Caller& caller,
+                              const Request& request);
   void WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records);
   Millis PollTimeout(TimePoint now) const;
   bool ShouldExit(TimePoint now);
@@ -90,13 +119,16 @@ class Server final : private SupervisorIo {
 
   // Constant after construction.
   const ServerConfig config_;
+  const AccessPolicy access_;
   const std::string worker_endpoint_;
   LogWriter& log_writer_;
+  JournalWriter* const journal_;  // null: no native journal
   spdlog::logger& log_;
   SteadyClock clock_;
 
   // Declared in reverse teardown order: the context outlives its sockets.
   zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // tcp:// only; outlives the client socket
   RouterSocket clients_;
   RouterSocket workers_;
   std::optional<SignalFd> signals_;
@@ -104,6 +136,7 @@ class Server final : private SupervisorIo {
   std::unique_ptr<StoreWriter> store_writer_;  // null without a store
   StoreLink store_link_;
   Supervisor supervisor_;
+  ServiceNotifier notifier_;  // sd_notify: READY, STATUS, WATCHDOG, ...
 
   // Loop state.
   std::optional<TimePoint> drain_deadline_;

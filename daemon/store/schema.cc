@@ -51,7 +51,15 @@ ALTER TABLE jobs ADD COLUMN command BLOB;
 ALTER TABLE tasks ADD COLUMN command_end BLOB;
 )sql";
 
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2};
+// Version 3: who submitted each job (daemon/core/access.h). A local user by
+// uid, or a CURVE client by its key's name; both NULL for a job stored
+// before, which only root, jobd's own user and the admin group may see.
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE jobs ADD COLUMN owner_uid INTEGER;
+ALTER TABLE jobs ADD COLUMN owner_key TEXT;
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2, kVersion3};
 
 }  // namespace
 

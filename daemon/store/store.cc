@@ -164,8 +164,8 @@ Status Store::Prepare() {
   const std::pair<Statement*, const char*> statements[] = {
       {&insert_job_,
        "INSERT INTO jobs (id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
       {&insert_task_,
        "INSERT INTO tasks (job_id, idx, name, args, attempts, running, status, result, error,"
        " pid, duration_us, seq, command_end)"
@@ -179,14 +179,15 @@ Status Store::Prepare() {
       {&finish_job_, "UPDATE jobs SET finished_unix_us = ?2 WHERE id = ?1"},
       {&select_jobs_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command FROM jobs"
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key FROM jobs"
        " WHERE finished_unix_us IS NULL OR id IN (SELECT id FROM jobs"
        "   WHERE finished_unix_us IS NOT NULL"
        "   ORDER BY finished_unix_us DESC, id DESC LIMIT ?1)"
        " ORDER BY id"},
       {&select_job_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command FROM jobs WHERE id = ?1"},
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key FROM jobs"
+       " WHERE id = ?1"},
       {&select_tasks_,
        "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq,"
        " command_end FROM tasks WHERE job_id = ?1 ORDER BY idx"},
@@ -300,6 +301,16 @@ Status Store::CreateJob(const StoredJob& job) {
   } else {
     insert_job_.BindNull(9);
   }
+  if (job.owner.uid) {
+    insert_job_.BindInt(10, *job.owner.uid);
+  } else {
+    insert_job_.BindNull(10);
+  }
+  if (!job.owner.key.empty()) {
+    insert_job_.BindText(11, job.owner.key);
+  } else {
+    insert_job_.BindNull(11);
+  }
   Status status =
       Run(insert_job_, [&] { return "apply JobCreated (job " + std::to_string(job.id) + ")"; });
   if (!status.ok()) return status;
@@ -351,6 +362,9 @@ Result<StoredJob> Store::ReadJobRow(Statement& stmt) {
       return CorruptStore(path_, "job " + std::to_string(job.id) + " has malformed command options");
     }
   }
+  // Both NULL: stored before owners were (schema version 2 or older).
+  if (!stmt.IsNull(9)) job.owner.uid = static_cast<uint32_t>(stmt.Int(9));
+  if (!stmt.IsNull(10)) job.owner.key = stmt.Text(10);
   return job;
 }
 

@@ -268,10 +268,12 @@ TEST(SupervisionTest, WorkersAreRecycledByTaskCount) {
 }
 
 TEST(SupervisionTest, WorkersAreRecycledByResidentSetSize) {
-  // Any real worker is over 1 MiB, so each retires after one task.
+  // Any real worker is over 1 MiB, so each retires after its first report.
+  // 60 ms tasks go one at a time (short ones would share a batch, and a
+  // report).
   auto jobd = Jobd::Start({"--max-worker-rss", "1M"}, 1);
   ASSERT_NE(jobd, nullptr);
-  CommandResult r = jobd->Jobctl({"--json", "map", "echo", "a", "b", "c"});
+  CommandResult r = jobd->Jobctl({"--json", "map", "spin", "60", "60", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<int> pids;
   for (const json& line : JsonLines(r.out)) pids.insert(line["pid"].get<int>());

@@ -232,5 +232,63 @@ TEST_F(SupervisorStoreTest, DrainKeepsStoredQueuedTasksForTheNextStart) {
   EXPECT_THAT(io_.sent[100], SizeIs(1)) << "nothing new starts while draining";
 }
 
+TEST_F(SupervisorStoreTest, JobsKeepTheirOwnerThroughTheStore) {
+  const AccessPolicy policy(AccessOptions{990, std::nullopt, {}});
+  const Caller alice = policy.LocalCaller(PeerCredentials{1000, 1000, 1});
+  const Caller bob = policy.LocalCaller(PeerCredentials{1001, 1001, 1});
+  const Caller root = policy.LocalCaller(PeerCredentials{0, 0, 1});
+  supervisor_->Restore({}, 10);  // jobs 1 to 10 were handed out before
+  StartReady();
+  ASSERT_TRUE(supervisor_->Submit("alice", 1, Map({"a"}, false), alice).ok());
+  ASSERT_EQ(store_.Count<JobCreated>(), 1u);
+  EXPECT_EQ(std::get<JobCreated>(store_.ops[0]).job.owner.uid, std::optional<uint32_t>(1000));
+
+  // Read back from the store (finished long ago): the owner comes with it.
+  StoredJob old;
+  old.id = 7;
+  old.default_task = "echo";
+  old.finished_unix_us = 1;
+  old.owner.uid = 1000;
+  StoredTask task;
+  task.args = {"x"};
+  task.attempts = 1;
+  task.finished = StoredTask::Final{TaskStatus::kOk, "x", "", 9, 5, 0, std::nullopt};
+  old.tasks.push_back(task);
+  ASSERT_TRUE(supervisor_->LookUp("bob", 2, WatchRequest{7}, bob));
+  ASSERT_TRUE(supervisor_->LookUp("alice", 3, StatusRequest{7}, alice));
+  supervisor_->OnJobLoaded(7, old, Status::Ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.to_clients["bob"], SizeIs(1)) << "a refusal, and no results";
+  const auto& refusal = std::get<ErrorReply>(io_.to_clients["bob"][0].body);
+  EXPECT_EQ(refusal.code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(refusal.message, "permission denied: job 7 belongs to another user");
+  ASSERT_THAT(io_.to_clients["alice"], SizeIs(1));
+  EXPECT_TRUE(std::holds_alternative<StatusReply>(io_.to_clients["alice"][0].body));
+  EXPECT_TRUE(supervisor_->Status(7, root).ok());
+}
+
+TEST_F(SupervisorStoreTest, JobsStoredBeforeOwnersAreForPrivilegedCallersOnly) {
+  const AccessPolicy policy(AccessOptions{990, std::nullopt, {}});
+  StoredJob legacy;  // as schema version 2 left it: no owner
+  legacy.id = 3;
+  legacy.default_task = "echo";
+  StoredTask task;
+  task.args = {"x"};
+  legacy.tasks.push_back(task);
+  supervisor_->Restore({legacy}, 3);
+  StartReady();
+  const Caller user = policy.LocalCaller(PeerCredentials{1000, 1000, 1});
+  const Result<JobInfo> denied = supervisor_->Status(3, user);
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.status().message(), ::testing::HasSubstr("no recorded owner"));
+  EXPECT_TRUE(supervisor_->Jobs(user).empty());
+  EXPECT_EQ(supervisor_->Cancel(3, user).status().code(), StatusCode::kPermissionDenied);
+  for (const Caller& privileged : {policy.LocalCaller(PeerCredentials{0, 0, 1}),
+                                   policy.LocalCaller(PeerCredentials{990, 990, 1})}) {
+    EXPECT_TRUE(supervisor_->Status(3, privileged).ok());
+    EXPECT_EQ(supervisor_->Jobs(privileged).size(), 1u);
+  }
+}
+
 }  // namespace
 }  // namespace jobd

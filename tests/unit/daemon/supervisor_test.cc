@@ -899,5 +899,262 @@ TEST_F(SupervisorTest, ImpossibleProcessGroupsAreNeverSignalled) {
   EXPECT_THAT(io_.killed, ElementsAre(100));  // stopped the only safe way
 }
 
+// ---- access: a job is its submitter's ------------------------------------
+
+// jobd runs as uid 990; group 50 is its --admin-group, which lists uid 1500.
+class SupervisorAccessTest : public SupervisorTest {
+ protected:
+  SupervisorAccessTest() : policy_(AccessOptions{990, 50, {1500}}) {}
+
+  Caller User(uint32_t uid, uint32_t gid = 100) const {
+    return policy_.LocalCaller(PeerCredentials{uid, gid, 4242});
+  }
+  // Submits for `caller` (no store: accepted at once).
+  JobId SubmitAs(const Caller& caller, const ClientId& client, SubmitRequest request) {
+    Result<std::optional<JobInfo>> accepted =
+        supervisor_->Submit(client, 1, std::move(request), caller);
+    EXPECT_TRUE(accepted.ok() && accepted->has_value()) << accepted.status().message();
+    return accepted.ok() && accepted->has_value() ? (**accepted).job : 0;
+  }
+  static std::vector<JobId> Ids(const std::vector<JobInfo>& jobs) {
+    std::vector<JobId> ids;
+    for (const JobInfo& job : jobs) ids.push_back(job.job);
+    return ids;
+  }
+
+  AccessPolicy policy_;
+};
+
+TEST_F(SupervisorAccessTest, OnlyTheOwnerSeesWatchesAndCancelsTheirJob) {
+  Start(1);
+  Ready(100, 0);
+  const Caller alice = User(1000), bob = User(1001);
+  const JobId job = SubmitAs(alice, "alice", Map("sleep", {"5", "5"}, false));
+  const JobId bobs = SubmitAs(bob, "bob", Map("echo", {"x"}, false));
+  supervisor_->Flush();
+
+  EXPECT_TRUE(supervisor_->Status(job, alice).ok());
+  const Result<JobInfo> peek = supervisor_->Status(job, bob);
+  ASSERT_FALSE(peek.ok());
+  EXPECT_EQ(peek.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(peek.status().message(),
+            "permission denied: job " + std::to_string(job) + " belongs to another user");
+
+  const Result<JobInfo> watched = supervisor_->Watch("bob", 7, WatchRequest{job, 0, 0, true}, bob);
+  EXPECT_EQ(watched.status().code(), StatusCode::kPermissionDenied);
+  Complete(100, io_.TasksSentTo(100)[0], true, "done");
+  supervisor_->Flush();
+  EXPECT_TRUE(io_.ResultsFor("bob").empty()) << "no stream was opened for bob";
+
+  const Result<CancelReply> cancelled = supervisor_->Cancel(job, bob);
+  EXPECT_EQ(cancelled.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(supervisor_->Status(job, alice)->cancelled, 0u) << "bob's cancel changed nothing";
+  EXPECT_THAT(io_.killed, ::testing::IsEmpty());
+
+  EXPECT_THAT(Ids(supervisor_->Jobs(alice)), ElementsAre(job));
+  EXPECT_THAT(Ids(supervisor_->Jobs(bob)), ElementsAre(bobs));
+  // An unknown job is still "no job", whoever asks.
+  EXPECT_EQ(supervisor_->Status(999, bob).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(supervisor_->Watch("alice", 8, WatchRequest{job, 0, 0, false}, alice).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("alice"), SizeIs(1));
+  const Result<CancelReply> own = supervisor_->Cancel(job, alice);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->job.state, JobState::kDone);
+}
+
+TEST_F(SupervisorAccessTest, RootJobdsUserAndTheAdminGroupSeeEveryJob) {
+  Start(1);
+  Ready(100, 0);
+  const JobId job = SubmitAs(User(1000), "alice", Map("sleep", {"5", "5"}, false));
+  const std::pair<const char*, Caller> privileged[] = {
+      {"root", User(0, 0)},
+      {"jobd's user", User(990, 990)},
+      {"the admin group as primary group", User(1200, 50)},
+      {"a listed member of the admin group", User(1500, 100)},
+  };
+  for (const auto& [who, caller] : privileged) {
+    SCOPED_TRACE(who);
+    EXPECT_TRUE(caller.privileged);
+    EXPECT_TRUE(supervisor_->Status(job, caller).ok());
+    EXPECT_THAT(Ids(supervisor_->Jobs(caller)), ElementsAre(job));
+    EXPECT_TRUE(supervisor_->Watch("admin", 3, WatchRequest{job, 0, 0, false}, caller).ok());
+  }
+  EXPECT_FALSE(User(1201, 51).privileged) << "another group is no admin group";
+  EXPECT_FALSE(AccessPolicy(AccessOptions{990, std::nullopt, {}})
+                   .LocalCaller(PeerCredentials{1200, 50, 1})
+                   .privileged)
+      << "without --admin-group, gid 50 is nothing special";
+
+  // A job an admin submits is the admin's: its owner is who sent it.
+  const JobId admins = SubmitAs(User(1500, 100), "admin", Map("echo", {"x"}, false));
+  EXPECT_EQ(supervisor_->Status(admins, User(1000)).status().code(),
+            StatusCode::kPermissionDenied);
+  const Result<CancelReply> cancelled = supervisor_->Cancel(job, User(1200, 50));
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->job.cancelled, 2u);
+}
+
+TEST_F(SupervisorAccessTest, CurveClientsOwnJobsByTheirKeysName) {
+  Start(1);
+  Ready(100, 0);
+  const Caller alice = AccessPolicy::KeyCaller("alice");
+  const JobId job = SubmitAs(alice, "laptop", Map("echo", {"x"}, false));
+  // Another key with the same name (alice's second machine) is alice too.
+  EXPECT_TRUE(supervisor_->Status(job, AccessPolicy::KeyCaller("alice")).ok());
+  EXPECT_EQ(supervisor_->Status(job, AccessPolicy::KeyCaller("bob")).status().code(),
+            StatusCode::kPermissionDenied);
+  // A key's name is no local user, whatever the user's name or uid.
+  EXPECT_EQ(supervisor_->Status(job, User(1000)).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(alice.privileged);
+  EXPECT_TRUE(supervisor_->Status(job, User(0, 0)).ok());
+}
+
+TEST_F(SupervisorAccessTest, WorkersShowOnlyTheCallersOwnJobs) {
+  Start(1);
+  Ready(100, 0);
+  const JobId job = SubmitAs(User(1000), "alice", Map("sleep", {"5"}, false));
+  supervisor_->Flush();
+  EXPECT_EQ(supervisor_->Workers(User(1000)).at(0).job, job);
+  EXPECT_EQ(supervisor_->Workers(User(0, 0)).at(0).job, job);
+  const WorkerInfo seen_by_bob = supervisor_->Workers(User(1001)).at(0);
+  EXPECT_EQ(seen_by_bob.state, WorkerState::kBusy);
+  EXPECT_EQ(seen_by_bob.job, 0u) << "which job it runs is alice's business";
+}
+
+}  // namespace
+}  // namespace jobd
+
+namespace jobd {
+namespace {
+
+std::vector<std::string> Numbers(int count) {
+  std::vector<std::string> items;
+  for (int i = 0; i < count; ++i) items.push_back(std::to_string(i));
+  return items;
+}
+
+// Batches: a worker runs what it holds in order; only the first has begun.
+class BatchingTest : public SupervisorTest {
+ protected:
+  void CompleteIn(int32_t pid, const Assignment& a, uint64_t duration_us) {
+    WorkerReport report;
+    report.outcomes.push_back(
+        Outcome{a.job, a.index, a.attempt, true, "v", "", duration_us, std::nullopt});
+    supervisor_->OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+  }
+};
+
+TEST_F(BatchingTest, ShortTasksGoInBatchesOnceTheirLengthIsKnown) {
+  Start(1);
+  Ready(100, 0, 64);
+  ASSERT_TRUE(Submit("c", 1, Map("echo", Numbers(200))).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(1));  // nothing known yet: one
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10);
+  supervisor_->Flush();
+  // 10 us a task: the whole credit (the first to the idle worker, the rest in
+  // one message behind it).
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(1 + 64));
+  EXPECT_THAT(io_.to_workers[100], SizeIs(3));
+}
+
+TEST_F(BatchingTest, LongTasksGoOneAtATime) {
+  Start(1);
+  Ready(100, 0, 64);
+  ASSERT_TRUE(Submit("c", 1, Map("spin", Numbers(10))).ok());
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 200'000);
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(2));
+}
+
+TEST_F(BatchingTest, TasksOfAFewMillisecondsHaveOneWaitingBehind) {
+  Start(1);
+  Ready(100, 0, 64);
+  ASSERT_TRUE(Submit("c", 1, Map("spin", Numbers(10))).ok());
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10'000);
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(3));  // one running, one at hand
+}
+
+TEST_F(BatchingTest, ACrashCountsAnAttemptOnlyForTheTaskThatWasRunning) {
+  Start(1);
+  Ready(100, 0, 64);
+  SubmitRequest request = Map("echo", Numbers(4));
+  request.retries = 0;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10);
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(4));  // 1 done, then a batch of 3
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGSEGV});
+  supervisor_->Flush();
+  auto results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(2));  // the first, ok, and the running one, crashed
+  EXPECT_EQ(results[1].status, TaskStatus::kCrashed);
+  EXPECT_EQ(results[1].index, io_.TasksSentTo(100)[1].index);
+  // The two that waited behind it run again as first attempts.
+  const int32_t next = io_.LastSpawned();
+  Ready(next, 0, 64);
+  supervisor_->Flush();
+  std::vector<Assignment> again = io_.TasksSentTo(next);
+  ASSERT_FALSE(again.empty());
+  for (const Assignment& a : again) EXPECT_EQ(a.attempt, 1u);
+}
+
+TEST_F(BatchingTest, ATasksClockStartsWhenTheTaskBeforeItEnds) {
+  Start(1);
+  Ready(100, 0, 64);
+  SubmitRequest request = Map("echo", Numbers(3));
+  request.timeout_us = 500'000;
+  ASSERT_TRUE(Submit("c", 1, request).ok());
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10);
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(3));
+  clock_.Advance(Millis(400));
+  CompleteIn(100, io_.TasksSentTo(100)[1], 10);
+  clock_.Advance(Millis(400));  // 800 ms after it was sent, 400 ms after it began
+  supervisor_->OnTick();
+  EXPECT_TRUE(io_.killed.empty());
+  clock_.Advance(Millis(100));
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+}
+
+TEST_F(BatchingTest, CommandsAreNeverBatched) {
+  Start(1);
+  Ready(100, 0, 64);
+  ASSERT_TRUE(Submit("c", 1, Commands({{"a"}, {"b"}, {"c"}})).ok());
+  supervisor_->Flush();
+  const Assignment first = io_.TasksSentTo(100)[0];
+  CommandEnded(100, first, CommandEnd{0, 0, 1, 1, false, false}, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(2));  // one at a time, however short
+}
+
+TEST_F(BatchingTest, CancelDropsTasksWaitingInABatchWithoutKillingTheWorker) {
+  Start(1);
+  Ready(100, 0, 64);
+  auto first = Submit("a", 1, Map("echo", {"x"}, false));
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10);
+  auto other = Submit("a", 2, Map("echo", Numbers(2), false));
+  auto doomed = Submit("c", 3, Map("echo", Numbers(2)));
+  supervisor_->Flush();
+  std::vector<Assignment> sent = io_.TasksSentTo(100);
+  ASSERT_THAT(sent, SizeIs(5));
+  ASSERT_EQ(sent[1].job, other->job);  // running: the other job's
+  Result<CancelReply> reply = supervisor_->Cancel(doomed->job);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_TRUE(io_.killed.empty());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(2));
+  EXPECT_EQ(supervisor_->Status(other->job)->running, 2u);
+}
+
 }  // namespace
 }  // namespace jobd

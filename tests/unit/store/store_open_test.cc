@@ -129,6 +129,51 @@ TEST_F(StoreOpenTest, MigratesAVersion1StoreKeepingItsJobs) {
   ASSERT_TRUE((*store)->Apply({JobCreated{commands}}).ok());
 }
 
+TEST_F(StoreOpenTest, MigratesAVersion2StoreItsJobsOwnedByNobody) {
+  // A store as jobd wrote it before owners: schema 2, a finished job and a
+  // queued one.
+  RunSql(path_, std::string(Migrations()[0]) + Migrations()[1] +
+                    "INSERT INTO jobs VALUES (4, 'echo', 1, 0, 0, 0, 1000, 2000, NULL);"
+                    "INSERT INTO tasks VALUES (4, 0, '', x'0100000061', 1, 0, 0, 'a', '', 9, 5,"
+                    " 0, NULL);"
+                    "INSERT INTO jobs VALUES (5, 'echo', 1, 0, 0, 0, 1000, NULL, NULL);"
+                    "INSERT INTO tasks VALUES (5, 0, '', x'0100000062', 0, 0, NULL, NULL, NULL,"
+                    " NULL, NULL, NULL, NULL);"
+                    "PRAGMA user_version = 2;");
+  {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(10);
+    ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+    ASSERT_EQ(jobs->size(), 2u);
+    for (const StoredJob& job : *jobs) {
+      SCOPED_TRACE(job.id);
+      EXPECT_FALSE(job.owner.known()) << "a job from before owners has none";
+      ASSERT_EQ(job.tasks.size(), 1u);
+    }
+    ASSERT_TRUE((*jobs)[0].tasks[0].finished.has_value());
+    EXPECT_EQ((*jobs)[0].tasks[0].finished->result, "a");
+    EXPECT_FALSE((*jobs)[1].tasks[0].finished.has_value());
+    // New jobs on the migrated file keep their owner.
+    StoredJob owned = MakeJob(6, 1);
+    owned.owner.uid = 1000;
+    ASSERT_TRUE((*store)->Apply({JobCreated{owned}}).ok());
+    Result<std::optional<StoredJob>> back = (*store)->LoadJob(6);
+    ASSERT_TRUE(back.ok() && back->has_value());
+    EXPECT_EQ((*back)->owner.uid, std::optional<uint32_t>(1000));
+  }
+  // The file says version 3 now.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 3);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  EXPECT_EQ(kSchemaVersion, 3);
+}
+
 TEST_F(StoreOpenTest, RefusesRandomBytes) {
   WriteBytes(path_, RandomBytes(8192, 1));
   ExpectRefused("store " + path_ +

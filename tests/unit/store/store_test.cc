@@ -328,5 +328,32 @@ TEST_F(StoreTest, LoadJobReadsOneJobOrNone) {
   EXPECT_FALSE(none->has_value());
 }
 
+TEST_F(StoreTest, KeepsWhoSubmittedEachJob) {
+  StoredJob local = MakeJob(1);
+  local.owner.uid = 1000;
+  StoredJob root = MakeJob(2);
+  root.owner.uid = 0;  // uid 0 is an owner, not "none"
+  StoredJob remote = MakeJob(3);
+  remote.owner.key = "alice@build-1";
+  const StoredJob unknown = MakeJob(4);
+  Apply({JobCreated{local}, JobCreated{root}, JobCreated{remote}, JobCreated{unknown},
+         JobFinished{3, 1000}});
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 4u);
+  ExpectSameJob(loaded[0], local);
+  ExpectSameJob(loaded[1], root);
+  remote.finished_unix_us = 1000;
+  ExpectSameJob(loaded[2], remote);
+  ExpectSameJob(loaded[3], unknown);
+  EXPECT_FALSE(loaded[3].owner.known());
+
+  Result<std::optional<StoredJob>> one = store_->LoadJob(3);
+  ASSERT_TRUE(one.ok() && one->has_value()) << one.status().message();
+  EXPECT_EQ((*one)->owner, remote.owner);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM jobs WHERE owner_uid IS NULL AND owner_key IS NULL"),
+            1);
+}
+
 }  // namespace
 }  // namespace jobd

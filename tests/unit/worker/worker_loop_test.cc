@@ -147,7 +147,7 @@ class WorkerLoopTest : public ::testing::Test {
     ASSERT_NE(ready, nullptr) << "the first message must be WorkerReady";
     EXPECT_EQ(ready->pid, getpid());
     EXPECT_EQ(ready->slot, kSlot);
-    EXPECT_EQ(ready->credit, 1u);
+    EXPECT_EQ(ready->credit, WorkerLoop::kCredit);
   }
 
   // Reports until `outcomes` outcomes arrived in all (or a wait timed out),

@@ -1,0 +1,409 @@
+// Access control end to end: the ipc socket's permissions, jobs owned by
+// the user who submitted them (other users run jobctl through setpriv, so
+// these tests need root), and CURVE on a loopback tcp:// endpoint.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace jobd::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr auto kFast = std::chrono::seconds(5);  // "at once", with room for a loaded machine
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// The job ids of `jobctl --json jobs` output.
+std::vector<uint64_t> JobIds(const std::string& out) {
+  std::vector<uint64_t> ids;
+  for (const nlohmann::json& line : JsonLines(out)) ids.push_back(line["job"].get<uint64_t>());
+  return ids;
+}
+
+// jobctl as another user: uid and gid `id`, no supplementary groups.
+CommandResult JobctlAs(int uid, int gid, const std::string& endpoint,
+                       const std::vector<std::string>& args,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+  std::vector<std::string> argv = {kSetpriv, "--reuid=" + std::to_string(uid),
+                                   "--regid=" + std::to_string(gid), "--clear-groups", "--",
+                                   BinPath("jobctl"), "--socket", endpoint};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, deadline);
+}
+
+// Why these tests cannot run here, or "" when they can.
+std::string WhyNotAsOtherUsers() {
+  if (::geteuid() != 0) return "needs root, to run jobctl as other users";
+  if (::access(kSetpriv, X_OK) != 0) return "no setpriv";
+  CommandResult r = RunCommand({kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                "--", BinPath("jobctl"), "--help"},
+                               {}, std::chrono::seconds(20));
+  if (r.exit_code != 0) return "uid 65534 cannot run " + BinPath("jobctl") + ": " + r.err;
+  return "";
+}
+
+// The socket's directory (mkdtemp's, mode 0700) opened for other users to
+// pass through, so that the socket's own mode decides.
+void OpenDirectory(const Jobd& jobd) { ASSERT_EQ(::chmod(jobd.dir().c_str(), 0711), 0); }
+
+TEST(AccessTest, SocketIsReadableAndWritableByOwnerAndGroupOnly) {
+  std::unique_ptr<Jobd> jobd = Jobd::Start({}, 1);
+  ASSERT_NE(jobd, nullptr);
+  const std::string path = jobd->endpoint().substr(std::string("ipc://").size());
+  EXPECT_EQ(ModeOf(path), 0660u);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_gid, ::getegid());
+  EXPECT_EQ(jobd->StopWith(SIGTERM), 0);
+
+  std::unique_ptr<Jobd> wide = Jobd::Start({"--socket-mode", "0666"}, 1);
+  ASSERT_NE(wide, nullptr);
+  EXPECT_EQ(ModeOf(wide->endpoint().substr(std::string("ipc://").size())), 0666u);
+  EXPECT_THAT(wide->Stderr(), HasSubstr("every local user may connect"));
+}
+
+TEST(AccessTest, BadSocketModeIsRefusedAtStart) {
+  for (const char* mode : {"0460", "rw-rw----", "01777", "660x"}) {
+    TempDir dir;
+    CommandResult r = RunCommand({BinPath("jobd"), "--socket", "ipc://" + dir.path() + "/j.sock",
+                                  "--state-dir", dir.path() + "/state", "--log-dir",
+                                  dir.path() + "/log", "--socket-mode", mode},
+                                 {}, std::chrono::seconds(20));
+    EXPECT_EQ(r.exit_code, 2) << mode << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--socket-mode")) << mode;
+  }
+}
+
+TEST(AccessTest, UserOutsideTheSocketsGroupIsRefusedAtOnce) {
+  if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
+  std::unique_ptr<Jobd> jobd = Jobd::Start({}, 1);  // root:root, 0660
+  ASSERT_NE(jobd, nullptr);
+
+  // The directory keeps them out first...
+  CommandResult r = JobctlAs(65534, 65534, jobd->endpoint(), {"ping"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("permission denied"));
+  EXPECT_LT(r.elapsed, kFast);
+
+  // ...then the socket's mode.
+  OpenDirectory(*jobd);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"ping"}, {"submit", "echo", "x"}, {"jobs"}}) {
+    r = JobctlAs(65534, 65534, jobd->endpoint(), args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("permission denied: jobd's socket"));
+    EXPECT_THAT(r.err, HasSubstr("mode 0660"));
+    EXPECT_LT(r.elapsed, kFast) << "refused at once, not after a timeout";
+  }
+  // Root still gets in, and nothing was submitted.
+  r = jobd->Jobctl({"--json", "jobs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(JobIds(r.out).empty());
+}
+
+TEST(AccessTest, JobsBelongToTheUserWhoSubmittedThem) {
+  if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
+  std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666", "--admin-group", "4242"}, 2);
+  ASSERT_NE(jobd, nullptr);
+  OpenDirectory(*jobd);
+  const std::string endpoint = jobd->endpoint();
+
+  // uid 65534 submits a job that keeps running, and a quick one.
+  CommandResult r = JobctlAs(65534, 65534, endpoint, {"submit", "sleep", "60000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string job = r.out.substr(0, r.out.find('\n'));
+  r = JobctlAs(65534, 65534, endpoint, {"--json", "map", "echo", "mine"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(JsonLines(r.out).size(), 1u);
+
+  // Root sees it.
+  r = jobd->Jobctl({"--json", "jobs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JobIds(r.out).size(), 2u);
+  EXPECT_EQ(jobd->Jobctl({"status", job}).exit_code, 0);
+
+  // Another user neither sees nor touches it, and hears why at once.
+  const std::string denied = "permission denied: job " + job + " belongs to another user";
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status", job}, {"watch", job}, {"results", job}, {"cancel", job}}) {
+    r = JobctlAs(65533, 65533, endpoint, args);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(denied)) << args[0];
+    EXPECT_LT(r.elapsed, kFast) << args[0];
+  }
+  r = JobctlAs(65533, 65533, endpoint, {"--json", "jobs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(JobIds(r.out).empty()) << r.out;
+  r = JobctlAs(65533, 65533, endpoint, {"--json", "workers"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\"job\":" + job)));
+  // Its own jobs are its own.
+  r = JobctlAs(65533, 65533, endpoint, {"--json", "map", "echo", "theirs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = JobctlAs(65533, 65533, endpoint, {"--json", "jobs"});
+  EXPECT_EQ(JobIds(r.out).size(), 1u) << r.out;
+
+  // The cancel was refused: the job still runs.
+  r = jobd->Jobctl({"--json", "status", job});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonLines(r.out).at(0)["running"], 1) << r.out;
+
+  // A member of the admin group (here by its gid) may do anything.
+  r = JobctlAs(65533, 4242, endpoint, {"--json", "jobs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JobIds(r.out).size(), 3u) << r.out;
+  // The owner cancels it.
+  r = JobctlAs(65534, 65534, endpoint, {"cancel", job});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(ReadFile(jobd->log_path()), HasSubstr("owner uid 65534"));
+  EXPECT_EQ(jobd->StopWith(SIGTERM), 0);
+}
+
+TEST(AccessTest, OwnersSurviveARestart) {
+  if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
+  std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666"}, 1);
+  ASSERT_NE(jobd, nullptr);
+  OpenDirectory(*jobd);
+  CommandResult r = JobctlAs(65534, 65534, jobd->endpoint(), {"--json", "map", "echo", "x"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string job = std::to_string(JsonLines(r.out).at(0)["job"].get<uint64_t>());
+  ASSERT_EQ(jobd->StopWith(SIGTERM), 0);
+  ASSERT_TRUE(jobd->Restart());
+  r = JobctlAs(65533, 65533, jobd->endpoint(), {"results", job});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("belongs to another user"));
+  r = JobctlAs(65534, 65534, jobd->endpoint(), {"--json", "results", job});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(JsonLines(r.out).size(), 1u);
+}
+
+// ---- CURVE over loopback tcp -------------------------------------------------
+
+// A port nothing listens on now: the kernel's choice for a socket bound to
+// port 0, given back at once. (Another program could take it meanwhile; on
+// a test machine that does not happen in practice.)
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// jobd on a tcp:// endpoint (the harness's Jobd always uses ipc), ready
+// once it says READY=1 on a NOTIFY_SOCKET of ours.
+class TcpJobd {
+ public:
+  TcpJobd(const std::string& dir, const std::string& endpoint, std::vector<std::string> extra)
+      : dir_(dir) {
+    const std::string notify_path = dir + "/notify.sock";
+    const int notify_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    EXPECT_EQ(::bind(notify_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::vector<std::string> argv = {BinPath("jobd"),     "--socket",    endpoint,
+                                     "--workers",         "1",           "--state-dir",
+                                     dir + "/state",      "--log-dir",   dir + "/log"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<RunningCommand>(
+        argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_path}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!ready_ && std::chrono::steady_clock::now() < deadline) {
+      pollfd p = {notify_fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[512];
+      const ssize_t n = ::recv(notify_fd, buf, sizeof buf - 1, 0);
+      ready_ = n > 0 &&
+               std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos;
+    }
+    ::close(notify_fd);
+  }
+  ~TcpJobd() { Stop(); }
+
+  bool ready() const { return ready_; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  std::string log_path() const { return dir_ + "/log/jobd.jsonl"; }
+  // SIGTERM, and its stderr once it has exited.
+  CommandResult Stop() {
+    if (!process_) return {};
+    ::kill(process_->pid(), SIGTERM);
+    CommandResult r = process_->Wait(std::chrono::seconds(30));
+    process_.reset();
+    return r;
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<RunningCommand> process_;
+  bool ready_ = false;
+};
+
+class CurveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const int port = FreeLoopbackPort();
+    ASSERT_GT(port, 0);
+    endpoint_ = "tcp://127.0.0.1:" + std::to_string(port);
+    for (const char* name : {"server", "alice", "bob", "mallory"}) {
+      CommandResult r = RunCommand({BinPath("jobctl"), "keygen", "--out", Key(name)});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      public_[name] = ReadFile(Key(name) + ".pub");
+      public_[name].pop_back();  // the newline
+      EXPECT_EQ(r.out, public_[name] + "\n") << "keygen prints the public key";
+    }
+    std::ofstream(dir_.path() + "/authorized")
+        << "# who may use this jobd\n"
+        << "alice " << public_["alice"] << "\n"
+        << "bob " << public_["bob"] << "\n";
+  }
+
+  std::string Key(const std::string& name) const { return dir_.path() + "/" + name; }
+  std::vector<std::string> CurveArgs() const {
+    return {"--curve-secret-key", Key("server") + ".key", "--curve-authorized-keys",
+            dir_.path() + "/authorized"};
+  }
+  // jobctl on the tcp endpoint with `who`'s key pair.
+  CommandResult JobctlWith(const std::string& who, std::vector<std::string> args,
+                           const std::string& server_key = "server") const {
+    std::vector<std::string> argv = {BinPath("jobctl"),     "--socket",
+                                     endpoint_,             "--curve-server-key",
+                                     Key(server_key) + ".pub", "--curve-key-file",
+                                     Key(who) + ".key"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, {}, std::chrono::seconds(30));
+  }
+
+  TempDir dir_;
+  std::string endpoint_;
+  std::map<std::string, std::string> public_;
+};
+
+TEST_F(CurveTest, KeygenWritesAPrivatePairAndAPublicKey) {
+  EXPECT_EQ(ModeOf(Key("alice") + ".key"), 0600u);
+  EXPECT_EQ(ModeOf(Key("alice") + ".pub"), 0644u);
+  const std::string pair = ReadFile(Key("alice") + ".key");
+  EXPECT_THAT(pair, HasSubstr("public-key = " + public_["alice"] + "\n"));
+  EXPECT_THAT(pair, HasSubstr("secret-key = "));
+  EXPECT_NE(public_["alice"], public_["bob"]);
+  // Never over an existing key.
+  CommandResult r = RunCommand({BinPath("jobctl"), "keygen", "--out", Key("alice")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("exists"));
+  EXPECT_EQ(ReadFile(Key("alice") + ".key"), pair);
+  // Without --out, the pair goes to stdout.
+  r = RunCommand({BinPath("jobctl"), "keygen"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("secret-key = "));
+}
+
+TEST_F(CurveTest, PlainTextTcpIsRefusedByBothSides) {
+  CommandResult r = RunCommand({BinPath("jobd"), "--socket", endpoint_, "--state-dir",
+                                dir_.path() + "/state", "--log-dir", dir_.path() + "/log"},
+                               {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("refusing plain-text TCP"));
+  // Half the keys is no better.
+  r = RunCommand({BinPath("jobd"), "--socket", endpoint_, "--state-dir", dir_.path() + "/state",
+                  "--log-dir", dir_.path() + "/log", "--curve-secret-key",
+                  Key("server") + ".key"},
+                 {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // A secret key every user may read is refused.
+  ASSERT_EQ(::chmod((Key("server") + ".key").c_str(), 0644), 0);
+  r = RunCommand(Concat({BinPath("jobd"), "--socket", endpoint_, "--state-dir",
+                         dir_.path() + "/state", "--log-dir", dir_.path() + "/log"},
+                        CurveArgs()),
+                 {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--curve-secret-key"));
+  EXPECT_THAT(r.err, HasSubstr("every user may read it"));
+
+  r = RunCommand({BinPath("jobctl"), "--socket", endpoint_, "ping"}, {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("refusing to talk to " + endpoint_ + " without CURVE"));
+}
+
+TEST_F(CurveTest, AuthorisedKeysRunJobsOthersAreRefusedAndLogged) {
+  TcpJobd jobd(dir_.path(), endpoint_, CurveArgs());
+  ASSERT_TRUE(jobd.ready()) << jobd.Stop().err;
+
+  CommandResult r = JobctlWith("alice", {"--json", "map", "sum_to_num", "10", "20"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(JsonLines(r.out).size(), 2u);
+  const std::string job = std::to_string(JsonLines(r.out)[0]["job"].get<uint64_t>());
+
+  // The key's name owns the job: bob, another authorised key, may not see it.
+  r = JobctlWith("bob", {"status", job});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("permission denied: job " + job + " belongs to another user"));
+  r = JobctlWith("bob", {"--json", "jobs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(JobIds(r.out).empty());
+  EXPECT_EQ(JobctlWith("alice", {"status", job}).exit_code, 0);
+
+  // An unknown key: a clear error at once, and a warning with the key in the log.
+  r = JobctlWith("mallory", {"ping"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("refused this client's CURVE key " + public_["mallory"]));
+  EXPECT_LT(r.elapsed, kFast);
+  EXPECT_TRUE(Eventually([&] {
+    const std::string log = ReadFile(jobd.log_path());
+    return log.find(public_["mallory"]) != std::string::npos &&
+           log.find("\"level\":\"warn\"") != std::string::npos;
+  })) << ReadFile(jobd.log_path());
+
+  // The wrong server key: the handshake fails, and jobctl says so.
+  r = JobctlWith("alice", {"ping"}, /*server_key=*/"bob");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("CURVE handshake"));
+  EXPECT_LT(r.elapsed, kFast);
+
+  // SIGHUP reads the keys again: mallory, added, gets in.
+  std::ofstream(dir_.path() + "/authorized", std::ios::app)
+      << "mallory " << public_["mallory"] << "\n";
+  ASSERT_EQ(::kill(jobd.pid(), SIGHUP), 0);
+  ASSERT_TRUE(Eventually([&] {
+    return ReadFile(jobd.log_path()).find("authorised keys reloaded") != std::string::npos;
+  })) << ReadFile(jobd.log_path());
+  r = JobctlWith("mallory", {"ping"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(jobd.Stop().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace jobd::testing
