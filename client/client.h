@@ -177,6 +177,8 @@ class ResultStream {
   // After an error the stream is unusable, except after an interruption
   // (interrupted() true): then Next() may simply be called again.
   Result<std::optional<TaskResult>> Next();
+  // True when Next() has a result at hand and will not wait for the daemon.
+  bool HasReady() const { return !ready_.empty(); }
   // Whether the last failed Next() was only interrupted (Client::interrupted).
   bool interrupted() const { return client_->interrupted(); }
   // The seq just past the last result taken in order from the daemon (those

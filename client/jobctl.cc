@@ -114,11 +114,12 @@ void PrintError(const std::string& message) {
   std::fprintf(stderr, "jobctl: %s\n", message.c_str());
 }
 
-// One line to stdout, flushed at once so that results stream through pipes.
-void PrintLine(const std::string& line) {
+// One line to stdout, flushed at once (unless `flush` is false) so that
+// results stream through pipes.
+void PrintLine(const std::string& line, bool flush = true) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
-  std::fflush(stdout);
+  if (flush) std::fflush(stdout);
 }
 
 // `jobctl run`: the command's stdout to stdout and its stderr's tail to
@@ -357,7 +358,10 @@ int StreamResults(const GlobalOptions& global, Client& client, ResultStream& str
     if (mode.raw && !global.json) {
       PrintRaw(result);
     } else {
-      PrintLine(global.json ? ResultJsonLine(result) : ResultHumanLine(result, job.total));
+      // Flushed once no more results are at hand: lines still leave as soon
+      // as they exist, but a burst costs one write, not one a line.
+      PrintLine(global.json ? ResultJsonLine(result) : ResultHumanLine(result, job.total),
+                /*flush=*/!stream.HasReady());
     }
     progress.Add(result, std::chrono::steady_clock::now());
     ++seen;
