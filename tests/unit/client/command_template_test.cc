@@ -18,6 +18,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/unit/scratch_dir.h"
+
 extern char** environ;
 
 namespace jobd {
@@ -285,27 +287,6 @@ TEST(ShellArgvTest, UnclosedQuotesAreRefused) {
   EXPECT_EQ(ShellArgv("echo '{}", "x").status().message(), "unclosed ' in the command");
   EXPECT_EQ(ShellArgv("echo \"{}", "x").status().message(), "unclosed \" in the command");
 }
-
-// A scratch directory, removed at scope exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "jobd-template-test-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct ShellRun {
   int status = -1;  // as waitpid reports it; -1: not run or timed out

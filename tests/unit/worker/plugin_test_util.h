@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/scratch_dir.h"
+
 namespace jobd::plugin_testing {
 
 // ${CMAKE_BINARY_DIR}/lib/jobd/<sub>, from the bin directory next to it.
@@ -26,26 +28,7 @@ inline std::string LibDir(const std::string& sub) {
 inline std::string ExamplePluginDir() { return LibDir("plugins"); }
 inline std::string TestPluginDir() { return LibDir("test-plugins"); }
 
-// A temporary directory removed with everything in it at scope exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ =
-        (std::filesystem::temp_directory_path() / "jobd-plugin-test-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::jobd::ScratchDir;
 
 // Copies `from` to `dir`/`name`; returns the new path.
 inline std::string CopyInto(const std::string& from, const std::string& dir,
