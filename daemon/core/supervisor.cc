@@ -815,7 +815,7 @@ void Supervisor::DispatchTasks() {
       if (!worker.ready || worker.retiring || worker.stop != StopReason::kNone) continue;
       if (pass == 0 && !worker.in_flight.empty()) continue;
       // Pass 0 gives an idle worker one task; pass 1 fills up its batch.
-      const size_t limit = pass == 0 ? 1 : BatchLimit(worker);
+      const size_t limit = pass == 0 ? 1 : BatchLimit(worker, now);
       RunTasks run;
       while (worker.in_flight.size() + run.tasks.size() < limit) {
         std::optional<JobId> job_id = run_queue_.Peek();
@@ -868,10 +868,17 @@ void Supervisor::DispatchTasks() {
 // A worker to be recycled after N tasks is never given more than that. (One
 // recycled by its resident set is checked after each report, so a batch of
 // short tasks runs whole before the check.)
-size_t Supervisor::BatchLimit(const Worker& worker) const {
+size_t Supervisor::BatchLimit(const Worker& worker, TimePoint now) const {
   constexpr uint64_t kQueuedWorkUs = 2000;
   constexpr uint64_t kLongTaskUs = 50'000;
   const uint64_t average = worker.average_task_us;
+  // A task running far longer than this worker's usual ones says the
+  // average no longer holds: queue nothing behind it, or what waits there
+  // could wait for as long as it runs while another worker idles.
+  if (!worker.in_flight.empty() && worker.in_flight.front().begun) {
+    const auto running = std::chrono::duration_cast<Micros>(now - worker.in_flight.front().started);
+    if (static_cast<uint64_t>(running.count()) > kQueuedWorkUs + 4 * average) return 1;
+  }
   uint64_t limit = 1;
   if (average != 0 && average < kLongTaskUs) {
     const uint64_t wanted = 1 + (kQueuedWorkUs + average - 1) / average;

@@ -239,7 +239,7 @@ class Supervisor {
 
   void DispatchTasks();
   // How many tasks `worker` should hold (see the .cc).
-  size_t BatchLimit(const Worker& worker) const;
+  size_t BatchLimit(const Worker& worker, TimePoint now) const;
   // Starts the clock of the task now first in the worker's batch.
   void BeginFront(Worker& worker, TimePoint now);
   bool SendTo(Worker& worker, const ToWorker& message);

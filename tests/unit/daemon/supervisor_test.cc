@@ -1080,6 +1080,25 @@ TEST_F(BatchingTest, TasksOfAFewMillisecondsHaveOneWaitingBehind) {
   EXPECT_THAT(io_.TasksSentTo(100), SizeIs(3));  // one running, one at hand
 }
 
+TEST_F(BatchingTest, NothingWaitsBehindATaskRunningFarLongerThanUsual) {
+  Start(1);
+  Ready(100, 0, 64);
+  ASSERT_TRUE(Submit("c", 1, Map("echo", {"x"}, false)).ok());
+  supervisor_->Flush();
+  CompleteIn(100, io_.TasksSentTo(100)[0], 10);  // this worker's tasks take 10 us
+  ASSERT_TRUE(Submit("c", 2, Map("spin", {"60000"}, false)).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(2));
+  clock_.Advance(Millis(1000));
+  ASSERT_TRUE(Submit("c", 3, Map("echo", Numbers(10), false)).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(2)) << "queued behind a task a second into its run";
+  CompleteIn(100, io_.TasksSentTo(100)[1], 1'000'000);
+  supervisor_->Flush();
+  // The long task raised the average: one at a time until it comes down.
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(3));
+}
+
 TEST_F(BatchingTest, ACrashCountsAnAttemptOnlyForTheTaskThatWasRunning) {
   Start(1);
   Ready(100, 0, 64);
