@@ -81,6 +81,7 @@ Server::~Server() {
     supervisor_.KillAll();
     launcher_.ReapAllBlocking();
   }
+  store_link_.Flush();  // the writer, destroyed next, commits what is queued
 }
 
 Status Server::OpenStore() {
@@ -205,6 +206,7 @@ int Server::Run() {
   };
   TimePoint now = clock_.Now();
   while (!ShouldExit(now)) {
+    store_link_.Flush();  // what this turn recorded, before the loop waits
     try {
       zmq::poll(items, std::size(items), PollTimeout(now));
     } catch (const zmq::error_t& e) {
@@ -233,6 +235,7 @@ int Server::Run() {
     notifier_.OnTick(ServiceCounts{counts.workers, config_.workers, counts.queued, counts.running,
                                    supervisor_.draining()});
   }
+  store_link_.Flush();
   if (force_exit_) {
     supervisor_.KillAll();
     launcher_.ReapAllBlocking();

@@ -62,20 +62,32 @@ struct ServerConfig {
 };
 
 // Hands the supervisor's store ops to the writer thread, numbering them, and
-// turns the writer's commits back into "everything up to ticket T".
+// turns the writer's commits back into "everything up to ticket T". Ops
+// wait here until the loop's turn ends (Flush): one lock and one wake-up of
+// the writer a turn rather than one an op.
 class StoreLink final : public JobStore {
  public:
   void Attach(StoreWriter* writer) { writer_ = writer; }
   uint64_t Record(StoreOp op) override {
-    writer_->Enqueue(std::move(op));
+    pending_.push_back(std::move(op));
     return ++recorded_;
   }
-  void Load(JobId job) override { writer_->LoadJob(job); }
+  // A load is answered after every op queued before it: those too.
+  void Load(JobId job) override {
+    Flush();
+    writer_->LoadJob(job);
+  }
+  void Flush() {
+    if (writer_ == nullptr || pending_.empty()) return;
+    writer_->Enqueue(std::move(pending_));
+    pending_.clear();
+  }
   // The ticket of the last op a commit of `ops` ops covered.
   uint64_t Committed(size_t ops) { return committed_ += ops; }
 
  private:
   StoreWriter* writer_ = nullptr;
+  std::vector<StoreOp> pending_;
   uint64_t recorded_ = 0;   // loop thread only
   uint64_t committed_ = 0;  // loop thread only
 };

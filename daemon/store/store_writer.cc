@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -44,6 +45,20 @@ void StoreWriter::Enqueue(StoreOp op) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+}
+
+void StoreWriter::Enqueue(std::vector<StoreOp> ops) {
+  if (ops.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) {
+      queue_.swap(ops);
+    } else {
+      queue_.insert(queue_.end(), std::make_move_iterator(ops.begin()),
+                    std::make_move_iterator(ops.end()));
+    }
   }
   wake_.notify_one();
 }

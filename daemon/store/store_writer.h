@@ -66,6 +66,8 @@ class StoreWriter {
   // Queues one op for the next transaction. Safe from any thread; never waits
   // for the disk (only for a mutex the writer holds to swap the queue out).
   void Enqueue(StoreOp op);
+  // Queues ops, in order, with one lock and one wake-up for all of them.
+  void Enqueue(std::vector<StoreOp> ops);
 
   // Reads a job back, after every op queued before this call: the answer
   // comes as a Commit with `loaded` set. Safe from any thread.
