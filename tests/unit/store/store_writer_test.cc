@@ -121,6 +121,31 @@ TEST_F(StoreWriterTest, GroupsOpsIntoFewTransactions) {
   }
 }
 
+TEST_F(StoreWriterTest, OpsQueuedTogetherKeepTheirOrderAmongSingleOnes) {
+  StartWriter(OpenStore());
+  writer_->Enqueue(JobCreated{MakeJob(1)});
+  std::vector<StoreOp> together;
+  for (JobId id = 2; id <= 50; ++id) together.push_back(JobCreated{MakeJob(id)});
+  together.push_back(JobFinished{1, 1001});
+  writer_->Enqueue(std::move(together));
+  writer_->Enqueue(std::vector<StoreOp>{});
+  writer_->Enqueue(JobFinished{2, 1002});  // fails unless job 2 came first
+  std::vector<JobId> created;
+  for (const Commit& commit : WaitForOps(52)) {
+    EXPECT_TRUE(commit.status.ok()) << commit.status.message();
+    created.insert(created.end(), commit.jobs_created.begin(), commit.jobs_created.end());
+  }
+  ASSERT_EQ(created.size(), 50u);
+  for (JobId id = 1; id <= 50; ++id) EXPECT_EQ(created[id - 1], id);
+  std::vector<StoredJob> jobs = LoadReopened();
+  ASSERT_EQ(jobs.size(), 50u);
+  for (const StoredJob& job : jobs) {
+    if (job.id <= 2) {
+      EXPECT_EQ(job.finished_unix_us, 1000 + static_cast<int64_t>(job.id));
+    }
+  }
+}
+
 TEST_F(StoreWriterTest, DestructorCommitsWhatIsQueued) {
   StartWriter(OpenStore());
   for (JobId id = 1; id <= 100; ++id) writer_->Enqueue(JobCreated{MakeJob(id)});
