@@ -37,6 +37,7 @@
 #include "util/size.h"
 #include "util/log_record.h"
 #include "util/record_sink.h"
+#include "util/sched_slice.h"
 #include "worker/builtin_tasks.h"
 #include "worker/command_runner.h"
 #include "worker/command_task.h"
@@ -150,6 +151,9 @@ int main(int argc, char** argv) {
   // First, so that no window exists in which the coordinator could die
   // unnoticed; the getppid() check below closes the window before it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The coordinator's short time slice is for its own wake-ups; tasks and
+  // the commands they run get the kernel's default.
+  (void)jobd::SetSchedulerSlice(std::chrono::microseconds(0));
 
   CLI::App app{"jobd-worker: runs tasks for the jobd coordinator that started it"};
   std::string endpoint;
