@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/core/task_specs.h"
 #include "daemon/store/store.h"
 
 namespace jobd {
@@ -66,13 +67,17 @@ StoredJob EchoJob(JobId id, int64_t tasks) {
   return job;
 }
 
-// One new job of N tasks per transaction (what a stored submit waits for).
+// One new job of N tasks per transaction (what a stored submit waits for),
+// its tasks passed as the supervisor passes them: the job's TaskSpecs.
 void BM_StoreJobCreated(benchmark::State& state) {
   TempStore store;
   JobId id = 1;
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<StoreOp> ops{JobCreated{EchoJob(id++, state.range(0))}};
+    StoredJob job = EchoJob(id++, state.range(0));
+    std::shared_ptr<const TaskSpecs> specs = TaskSpecs::FromStored(job);
+    job.tasks.clear();
+    std::vector<StoreOp> ops{JobCreated(std::move(job), std::move(specs))};
     state.ResumeTiming();
     store.Apply(ops);
   }

@@ -3,39 +3,21 @@
 #include <cassert>
 
 namespace jobd {
-namespace {
-
-bool AnyCommand(const std::string& default_task, const std::vector<Task>& tasks) {
-  if (default_task == kCommandTaskName) return true;
-  return std::any_of(tasks.begin(), tasks.end(),
-                     [](const Task& task) { return task.name == kCommandTaskName; });
-}
-
-}  // namespace
-
 
 Job::Job(JobId id, SubmitRequest request, int64_t submitted_unix_us)
     : id_(id),
-      default_task_(std::move(request.default_task)),
       retries_(request.retries),
       timeout_us_(request.timeout_us),
       retry_timeouts_(request.retry_timeouts),
       priority_(request.priority),
       submitted_unix_us_(submitted_unix_us),
-      command_(std::move(request.command)) {
-  tasks_.reserve(request.tasks.size());
-  for (TaskInput& input : request.tasks) {
-    Task task;
-    task.name = std::move(input.name);
-    task.args = std::move(input.args);
-    tasks_.push_back(std::move(task));
-  }
-  runs_commands_ = AnyCommand(default_task_, tasks_);
-}
+      command_(std::move(request.command)),
+      specs_(TaskSpecs::FromInputs(std::move(request.default_task), std::move(request.tasks))),
+      runs_commands_(specs_->Uses(kCommandTaskName)),
+      tasks_(specs_->size()) {}
 
 Job::Job(const StoredJob& stored)
     : id_(stored.id),
-      default_task_(stored.default_task),
       retries_(stored.retries),
       timeout_us_(stored.timeout_us),
       retry_timeouts_(stored.retry_timeouts),
@@ -43,14 +25,13 @@ Job::Job(const StoredJob& stored)
       submitted_unix_us_(stored.submitted_unix_us),
       command_(stored.command),
       stored_(true),
-      owner_(stored.owner) {
-  tasks_.resize(stored.tasks.size());
+      owner_(stored.owner),
+      specs_(TaskSpecs::FromStored(stored)),
+      runs_commands_(specs_->Uses(kCommandTaskName)),
+      tasks_(specs_->size()) {
   std::vector<const StoredTask*> finished;
   for (const StoredTask& s : stored.tasks) {
-    Task& task = tasks_.at(s.index);
-    task.name = s.name;
-    task.args = s.args;
-    task.attempts = s.attempts;
+    tasks_.at(s.index).attempts = s.attempts;
     if (s.finished) {
       finished.push_back(&s);
     } else {
@@ -58,20 +39,20 @@ Job::Job(const StoredJob& stored)
     }
   }
   next_fresh_ = tasks_.size();
-  runs_commands_ = AnyCommand(default_task_, tasks_);
   std::sort(finished.begin(), finished.end(),
             [](const StoredTask* a, const StoredTask* b) { return a->finished->seq < b->finished->seq; });
+  results_.reserve(finished.size());
   for (const StoredTask* s : finished) {
     const StoredTask::Final& f = *s->finished;
     Finish(s->index, f.status, f.result, f.error, f.pid, f.duration_us, f.command);
   }
-  durable_ = completion_order_.size();
+  durable_ = results_.size();
 }
 
-StoredJob Job::ToStored() const {
-  StoredJob stored;
+JobCreated Job::Created() const {
+  StoredJob stored;  // without tasks: those are the specs
   stored.id = id_;
-  stored.default_task = default_task_;
+  stored.default_task = specs_->default_task();
   stored.retries = retries_;
   stored.timeout_us = timeout_us_;
   stored.priority = priority_;
@@ -79,21 +60,7 @@ StoredJob Job::ToStored() const {
   stored.submitted_unix_us = submitted_unix_us_;
   stored.command = command_;
   stored.owner = owner_;
-  stored.tasks.reserve(tasks_.size());
-  for (uint32_t i = 0; i < tasks_.size(); ++i) {
-    StoredTask task;
-    task.index = i;
-    task.name = tasks_[i].name;
-    task.args = tasks_[i].args;
-    task.attempts = tasks_[i].attempts;
-    stored.tasks.push_back(std::move(task));
-  }
-  return stored;
-}
-
-const std::string& Job::TaskName(uint32_t index) const {
-  const std::string& name = tasks_[index].name;
-  return name.empty() ? default_task_ : name;
+  return JobCreated(std::move(stored), specs_);
 }
 
 const CommandEnd* Job::CommandEndOf(uint32_t index) const {
@@ -111,7 +78,7 @@ std::optional<uint32_t> Job::StartNext() {
   } else {
     return std::nullopt;
   }
-  Task& task = tasks_[index];
+  TaskState& task = tasks_[index];
   assert(task.phase == TaskPhase::kQueued);
   task.phase = TaskPhase::kRunning;
   ++task.attempts;
@@ -120,7 +87,7 @@ std::optional<uint32_t> Job::StartNext() {
 }
 
 void Job::Requeue(uint32_t index, bool attempt_counts) {
-  Task& task = tasks_[index];
+  TaskState& task = tasks_[index];
   assert(task.phase == TaskPhase::kRunning);
   task.phase = TaskPhase::kQueued;
   if (!attempt_counts) --task.attempts;
@@ -130,20 +97,14 @@ void Job::Requeue(uint32_t index, bool attempt_counts) {
 
 void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::string error,
                  int32_t pid, uint64_t duration_us, std::optional<CommandEnd> command_end) {
-  Task& task = tasks_[index];
+  TaskState& task = tasks_[index];
   assert(task.phase != TaskPhase::kFinished);
   if (task.phase == TaskPhase::kRunning) --running_;
   task.phase = TaskPhase::kFinished;
-  task.status = status;
-  task.result = std::move(result);
-  task.error = std::move(error);
-  task.pid = pid;
-  task.duration_us = duration_us;
-  task.seq = completion_order_.size();
+  task.seq = static_cast<uint32_t>(results_.size());
+  results_.push_back(Final{index, status, pid, duration_us, std::move(result), std::move(error)});
   if (command_end) command_ends_[index] = *command_end;
-  ++finished_;
   ++counts_[static_cast<size_t>(status)];
-  completion_order_.push_back(index);
 }
 
 std::vector<uint32_t> Job::CancelQueued(const std::string& reason) {
@@ -159,19 +120,19 @@ std::vector<uint32_t> Job::CancelQueued(const std::string& reason) {
   return cancelled;
 }
 
-TaskResult Job::ResultOf(uint32_t index) const {
-  const Task& task = tasks_[index];
+TaskResult Job::ResultAt(size_t seq) const {
+  const Final& f = results_[seq];
   TaskResult r;
   r.job = id_;
-  r.index = index;
-  r.status = task.status;
-  r.result = task.result;
-  r.error = task.error;
-  r.pid = task.pid;
-  r.attempts = task.attempts;
-  r.duration_us = task.duration_us;
-  r.seq = task.seq;
-  if (const CommandEnd* end = CommandEndOf(index)) r.command = *end;
+  r.index = f.index;
+  r.status = f.status;
+  r.result = f.result;
+  r.error = f.error;
+  r.pid = f.pid;
+  r.attempts = tasks_[f.index].attempts;
+  r.duration_us = f.duration_us;
+  r.seq = seq;
+  if (const CommandEnd* end = CommandEndOf(f.index)) r.command = *end;
   return r;
 }
 
@@ -181,14 +142,14 @@ JobInfo Job::Info() const {
   info.state = done() ? JobState::kDone : JobState::kRunning;
   info.total = static_cast<uint32_t>(tasks_.size());
   info.running = static_cast<uint32_t>(running_);
-  info.queued = static_cast<uint32_t>(tasks_.size() - finished_ - running_);
+  info.queued = static_cast<uint32_t>(tasks_.size() - results_.size() - running_);
   info.ok = counts_[static_cast<size_t>(TaskStatus::kOk)];
   info.failed = counts_[static_cast<size_t>(TaskStatus::kFailed)];
   info.crashed = counts_[static_cast<size_t>(TaskStatus::kCrashed)];
   info.timeout = counts_[static_cast<size_t>(TaskStatus::kTimeout)];
   info.cancelled = counts_[static_cast<size_t>(TaskStatus::kCancelled)];
   info.submitted_unix_us = submitted_unix_us_;
-  info.task = default_task_;
+  info.task = specs_->default_task();
   return info;
 }
 

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon/core/store_ops.h"
+#include "daemon/core/task_specs.h"
 #include "proto/messages.h"
 
 namespace jobd {
@@ -20,18 +22,13 @@ using ClientId = std::string;
 
 enum class TaskPhase : uint8_t { kQueued, kRunning, kFinished };
 
-struct Task {
-  std::string name;  // empty: the job's default task
-  std::vector<std::string> args;
-  TaskPhase phase = TaskPhase::kQueued;
+// What changes of a task while its job runs; what it runs is in the job's
+// TaskSpecs, its result (once finished) in the job's results. Kept small:
+// a job of a million queued tasks holds a million of these.
+struct TaskState {
   uint32_t attempts = 0;
-  // Filled in when the task finishes.
-  TaskStatus status = TaskStatus::kOk;
-  std::string result;
-  std::string error;
-  int32_t pid = 0;
-  uint64_t duration_us = 0;
-  uint64_t seq = 0;  // position in the job's completion order
+  uint32_t seq = 0;  // once finished: its position in the job's completion order
+  TaskPhase phase = TaskPhase::kQueued;
 };
 
 // A client streaming this job's results. `next` is its position in the
@@ -57,8 +54,9 @@ class Job {
   // attempt count, so a re-run shows as a further attempt).
   explicit Job(const StoredJob& stored);
 
-  // What the store needs to recreate this job as it is now.
-  StoredJob ToStored() const;
+  // What the store needs to record this new job: its settings, and its task
+  // specs shared rather than copied.
+  JobCreated Created() const;
   // Kept in the durable store (false for --no-store jobs).
   bool stored() const { return stored_; }
   void set_stored(bool stored) { stored_ = stored; }
@@ -67,7 +65,7 @@ class Job {
   void set_owner(JobOwner owner) { owner_ = std::move(owner); }
   // Results that may be shown to clients: for a stored job, only those
   // committed, so that a result seen is never taken back by a crash.
-  size_t deliverable() const { return stored_ ? durable_ : completion_order_.size(); }
+  size_t deliverable() const { return stored_ ? durable_ : results_.size(); }
   void set_durable(size_t results) { durable_ = std::max(durable_, results); }
 
   JobId id() const { return id_; }
@@ -75,10 +73,12 @@ class Job {
   uint32_t retries() const { return retries_; }
   uint64_t timeout_us() const { return timeout_us_; }
   bool retry_timeouts() const { return retry_timeouts_; }
-  bool done() const { return finished_ == tasks_.size(); }
+  bool done() const { return results_.size() == tasks_.size(); }
   size_t size() const { return tasks_.size(); }
-  const Task& task(uint32_t index) const { return tasks_[index]; }
-  const std::string& TaskName(uint32_t index) const;
+  uint32_t attempts(uint32_t index) const { return tasks_[index].attempts; }
+  TaskPhase phase(uint32_t index) const { return tasks_[index].phase; }
+  const std::string& TaskName(uint32_t index) const { return specs_->name(index); }
+  const TaskSpecs& specs() const { return *specs_; }
   // How its command tasks run, when it has any.
   const std::optional<CommandOptions>& command() const { return command_; }
   // True when any of its tasks is a command task.
@@ -102,9 +102,12 @@ class Job {
   // indexes.
   std::vector<uint32_t> CancelQueued(const std::string& reason);
 
-  // Results in the order they finished.
-  const std::vector<uint32_t>& completion_order() const { return completion_order_; }
-  TaskResult ResultOf(uint32_t index) const;
+  // How many tasks have finished: results have seq 0 to completed() - 1.
+  size_t completed() const { return results_.size(); }
+  // The result with this seq (position in the completion order).
+  TaskResult ResultAt(size_t seq) const;
+  // The result of a finished task.
+  TaskResult ResultOf(uint32_t index) const { return ResultAt(tasks_[index].seq); }
 
   std::vector<Watcher>& watchers() { return watchers_; }
   const std::vector<Watcher>& watchers() const { return watchers_; }
@@ -112,8 +115,17 @@ class Job {
   JobInfo Info() const;
 
  private:
+  // A finished task's result, in completion order.
+  struct Final {
+    uint32_t index = 0;
+    TaskStatus status = TaskStatus::kOk;
+    int32_t pid = 0;
+    uint64_t duration_us = 0;
+    std::string result;
+    std::string error;
+  };
+
   const JobId id_;
-  const std::string default_task_;
   const uint32_t retries_;
   const uint64_t timeout_us_;
   const bool retry_timeouts_;
@@ -124,14 +136,14 @@ class Job {
   size_t durable_ = 0;  // results committed to the store
   JobOwner owner_;
 
-  std::vector<Task> tasks_;
-  bool runs_commands_ = false;  // set once the tasks are in
+  const std::shared_ptr<const TaskSpecs> specs_;  // also in the store's JobCreated
+  const bool runs_commands_;
+  std::vector<TaskState> tasks_;  // by index
   // Tasks are started in index order; those put back run first.
   size_t next_fresh_ = 0;
   std::deque<uint32_t> requeued_;
-  std::vector<uint32_t> completion_order_;
+  std::vector<Final> results_;  // by seq
   size_t running_ = 0;
-  size_t finished_ = 0;
   uint32_t counts_[5] = {};  // finished tasks per TaskStatus
   std::vector<Watcher> watchers_;
   // Beside the tasks rather than in them: only command tasks have one.

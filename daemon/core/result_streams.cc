@@ -58,7 +58,7 @@ void ResultStreams::Flush(const std::function<Job*(JobId)>& find) {
       // Keep the job listed while a watcher could send more now; one held
       // back by its window comes back with its next ack.
       const size_t deliverable = job->deliverable();
-      const bool all_out = job->done() && deliverable == job->completion_order().size();
+      const bool all_out = job->done() && deliverable == job->completed();
       for (const Watcher& w : watchers) {
         const bool backlog = w.next < deliverable || all_out;
         if (backlog && w.next < w.acked + w.window) keep = true;
@@ -69,16 +69,15 @@ void ResultStreams::Flush(const std::function<Job*(JobId)>& find) {
 }
 
 bool ResultStreams::FlushWatcher(Job& job, Watcher& watcher) {
-  const std::vector<uint32_t>& order = job.completion_order();
   while (true) {
     ResultBatch batch;
     batch.job = job.id();
-    const size_t last = std::min(watcher.stop_at.value_or(order.size()), job.deliverable());
+    const size_t last = std::min(watcher.stop_at.value_or(job.completed()), job.deliverable());
     const size_t end =
         std::max(watcher.next, std::min({last, watcher.acked + watcher.window,
                                          watcher.next + max_results_per_message_}));
-    for (size_t i = watcher.next; i < end; ++i) batch.results.push_back(job.ResultOf(order[i]));
-    batch.done = end >= last && ((job.done() && last == order.size()) ||
+    for (size_t i = watcher.next; i < end; ++i) batch.results.push_back(job.ResultAt(i));
+    batch.done = end >= last && ((job.done() && last == job.completed()) ||
                                  (watcher.stop_at && end >= *watcher.stop_at));
     // Caught up, or held back by the window until the client acknowledges.
     if (batch.results.empty() && !batch.done) return true;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -14,6 +15,8 @@
 #include "proto/messages.h"
 
 namespace jobd {
+
+class TaskSpecs;  // daemon/core/task_specs.h
 
 // A task as stored. `finished` is set once it has its final result.
 struct StoredTask {
@@ -50,8 +53,19 @@ struct StoredJob {
 
 // ---- the changes ------------------------------------------------------------
 
-// A new job, all its tasks queued.
-struct JobCreated { StoredJob job; };
+// A new job, all its tasks queued. The supervisor passes the tasks as the
+// job's own TaskSpecs (immutable, so the store thread may read them while
+// the job runs) and leaves job.tasks empty: a copy of a big job's tasks
+// would cost as much memory as the job itself until committed. Without
+// specs, job.tasks are stored as they are (tests, and tools that copy jobs).
+struct JobCreated {
+  explicit JobCreated(StoredJob stored) : job(std::move(stored)) {}
+  JobCreated(StoredJob settings, std::shared_ptr<const TaskSpecs> task_specs)
+      : job(std::move(settings)), specs(std::move(task_specs)) {}
+
+  StoredJob job;
+  std::shared_ptr<const TaskSpecs> specs;
+};
 // A task handed to a worker: attempt `attempt` has begun.
 struct TaskStarted { JobId job = 0; uint32_t index = 0; uint32_t attempt = 0; };
 // A started task put back in the queue (a retry, or a send that failed).

@@ -15,11 +15,6 @@ namespace jobd {
 
 namespace {
 
-template <typename T>
-std::optional<T> OptionalOf(const T* value) {
-  return value == nullptr ? std::nullopt : std::optional<T>(*value);
-}
-
 bool UsesCommands(const SubmitRequest& request) {
   if (request.default_task == kCommandTaskName) return true;
   return std::any_of(request.tasks.begin(), request.tasks.end(),
@@ -147,7 +142,7 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
   queued_ += job->size();  // counts against the limit while it is committed
   if (keep) {
     job->set_stored(true);
-    const uint64_t ticket = store_->Record(JobCreated{job->ToStored()});
+    const uint64_t ticket = store_->Record(job->Created());
     pending_jobs_.push_back(PendingJob{std::move(job), client, request_id, watch, window, ticket});
     return std::optional<JobInfo>();
   }
@@ -266,7 +261,7 @@ Result<JobInfo> Supervisor::Watch(const ClientId& client, RequestId request_id,
   if (!found.ok()) return found.status();
   Job* job = *found;
   std::optional<size_t> stop_at;
-  if (!request.follow) stop_at = job->completion_order().size();
+  if (!request.follow) stop_at = job->completed();
   streams_.Open(*job, client, request_id, request.from_seq, request.window, stop_at);
   return job->Info();
 }
@@ -628,7 +623,7 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
 
 void Supervisor::RetryOrFinish(Job& job, const InFlight& task, int32_t pid, TaskStatus status,
                                const std::string& error) {
-  const uint32_t attempts = job.task(task.index).attempts;
+  const uint32_t attempts = job.attempts(task.index);
   if (attempts <= job.retries()) {
     log_.warn("{}; retrying (attempt {} of {})", error, attempts + 1, job.retries() + 1);
     RequeueTask(job, task.index, /*attempt_counts=*/true);
@@ -643,7 +638,7 @@ void Supervisor::RetryOrFinish(Job& job, const InFlight& task, int32_t pid, Task
 void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::string result,
                             std::string error, int32_t pid, uint64_t duration_us,
                             std::optional<CommandEnd> command_end) {
-  const TaskPhase phase = job.task(index).phase;
+  const TaskPhase phase = job.phase(index);
   if (phase == TaskPhase::kRunning) --running_;
   if (phase == TaskPhase::kQueued) --queued_;
   job.Finish(index, status, std::move(result), std::move(error), pid, duration_us,
@@ -654,12 +649,12 @@ void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::st
 
 void Supervisor::RecordFinished(Job& job, uint32_t index) {
   if (store_ == nullptr || !job.stored()) return;
-  const Task& task = job.task(index);
-  StoredTask::Final final{task.status,      task.result, task.error,
-                          task.pid,         task.duration_us, task.seq,
-                          OptionalOf(job.CommandEndOf(index))};
-  const uint64_t ticket = store_->Record(TaskFinished{job.id(), index, task.attempts, final});
-  pending_results_.push_back(PendingResult{ticket, job.id(), task.seq + 1});
+  TaskResult r = job.ResultOf(index);
+  StoredTask::Final final{r.status, std::move(r.result), std::move(r.error), r.pid,
+                          r.duration_us, r.seq, std::move(r.command)};
+  const uint64_t ticket =
+      store_->Record(TaskFinished{job.id(), index, r.attempts, std::move(final)});
+  pending_results_.push_back(PendingResult{ticket, job.id(), r.seq + 1});
 }
 
 void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
@@ -667,7 +662,7 @@ void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
   job.Requeue(index, attempt_counts);
   ++queued_;
   --running_;
-  Record(job, TaskRequeued{job.id(), index, job.task(index).attempts});
+  Record(job, TaskRequeued{job.id(), index, job.attempts(index)});
 }
 
 size_t Supervisor::CancelQueuedTasks(Job& job, const std::string& reason) {
@@ -833,9 +828,9 @@ void Supervisor::DispatchTasks() {
         if (!index) continue;
         --queued_;
         ++running_;
-        const Task& task = job.task(*index);
         const std::string& name = job.TaskName(*index);
-        run.tasks.push_back(Assignment{job.id(), *index, task.attempts, name, task.args,
+        run.tasks.push_back(Assignment{job.id(), *index, job.attempts(*index), name,
+                                       job.specs().Args(*index),
                                        name == kCommandTaskName ? job.command() : std::nullopt});
       }
       if (run.tasks.empty()) continue;

@@ -9,14 +9,16 @@ std::string EncodeArgs(const std::vector<std::string>& args) {
   for (const std::string& arg : args) total += 4 + arg.size();
   std::string blob;
   blob.reserve(total);
-  for (const std::string& arg : args) {
-    const auto size = static_cast<uint32_t>(arg.size());
-    for (int shift = 0; shift < 32; shift += 8) {
-      blob.push_back(static_cast<char>((size >> shift) & 0xff));
-    }
-    blob.append(arg);
-  }
+  for (const std::string& arg : args) AppendEncodedArg(blob, arg);
   return blob;
+}
+
+void AppendEncodedArg(std::string& blob, std::string_view arg) {
+  const auto size = static_cast<uint32_t>(arg.size());
+  for (int shift = 0; shift < 32; shift += 8) {
+    blob.push_back(static_cast<char>((size >> shift) & 0xff));
+  }
+  blob.append(arg);
 }
 
 std::optional<std::vector<std::string>> DecodeArgs(std::string_view blob) {

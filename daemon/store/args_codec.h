@@ -11,6 +11,8 @@
 namespace jobd {
 
 std::string EncodeArgs(const std::vector<std::string>& args);
+// Appends one argument's encoding to `blob`: encoding without the vector.
+void AppendEncodedArg(std::string& blob, std::string_view arg);
 
 // nullopt if the blob is not a sequence of whole length-prefixed strings.
 std::optional<std::vector<std::string>> DecodeArgs(std::string_view blob);

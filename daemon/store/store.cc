@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "daemon/core/task_specs.h"
 #include "daemon/store/args_codec.h"
 #include "daemon/store/command_codec.h"
 #include "daemon/store/schema.h"
@@ -242,7 +243,7 @@ Status Store::Apply(const std::vector<StoreOp>& ops) {
 }
 
 Status Store::ApplyOne(const StoreOp& op) {
-  if (const auto* created = std::get_if<JobCreated>(&op)) return CreateJob(created->job);
+  if (const auto* created = std::get_if<JobCreated>(&op)) return CreateJob(*created);
 
   if (const auto* started = std::get_if<TaskStarted>(&op)) {
     start_task_.BindInt(3, started->attempt);
@@ -282,7 +283,8 @@ Status Store::UpdateTask(Statement& stmt, JobId job, uint32_t index, const char*
   return Run(stmt, [&] { return std::string("apply ") + what + " (task " + TaskName(job, index) + ")"; });
 }
 
-Status Store::CreateJob(const StoredJob& job) {
+Status Store::CreateJob(const JobCreated& created) {
+  const StoredJob& job = created.job;
   insert_job_.BindInt(1, AsInt(job.id));
   insert_job_.BindText(2, job.default_task);
   insert_job_.BindInt(3, job.retries);
@@ -315,35 +317,55 @@ Status Store::CreateJob(const StoredJob& job) {
       Run(insert_job_, [&] { return "apply JobCreated (job " + std::to_string(job.id) + ")"; });
   if (!status.ok()) return status;
 
-  // The hot path of a big submission: one prepared insert, rebound per task.
-  std::string args, command_end;  // outlive each Step (bindings are not copied)
-  for (const StoredTask& task : job.tasks) {
-    args = EncodeArgs(task.args);
-    insert_task_.BindInt(1, AsInt(job.id));
-    insert_task_.BindInt(2, task.index);
-    insert_task_.BindText(3, task.name);
-    insert_task_.BindBlob(4, args);
-    insert_task_.BindInt(5, task.attempts);
-    insert_task_.BindInt(6, task.running ? 1 : 0);
-    if (task.finished) {
-      const StoredTask::Final& final = *task.finished;
-      insert_task_.BindInt(7, static_cast<int64_t>(final.status));
-      insert_task_.BindBlob(8, final.result);
-      insert_task_.BindBlob(9, final.error);
-      insert_task_.BindInt(10, final.pid);
-      insert_task_.BindInt(11, AsInt(final.duration_us));
-      insert_task_.BindInt(12, AsInt(final.seq));
-      if (final.command) {
-        command_end = EncodeCommandEnd(*final.command);
-        insert_task_.BindBlob(13, command_end);
-      }
-    }  // else NULLs: Reset cleared the bindings
-    status = Run(insert_task_, [&] {
-      return "apply JobCreated (task " + TaskName(job.id, task.index) + ")";
-    });
+  std::string args;  // reused: one allocation for the whole job
+  if (created.specs == nullptr) {
+    for (const StoredTask& task : job.tasks) {
+      args = EncodeArgs(task.args);
+      status = InsertTask(job.id, task, task.name, args);
+      if (!status.ok()) return status;
+    }
+    return Status::Ok();
+  }
+  // The hot path of a big submission: every task queued, read from the
+  // specs the job shares with us.
+  const TaskSpecs& specs = *created.specs;
+  StoredTask task;  // queued, attempt 0; name and args passed apart
+  for (uint32_t i = 0; i < specs.size(); ++i) {
+    args.clear();
+    for (uint32_t a = 0; a < specs.arg_count(i); ++a) AppendEncodedArg(args, specs.arg(i, a));
+    task.index = i;
+    status = InsertTask(job.id, task, specs.own_name(i), args);
     if (!status.ok()) return status;
   }
   return Status::Ok();
+}
+
+// One prepared insert, rebound per task; `name` and `args` (encoded) stand
+// for the task's own.
+Status Store::InsertTask(JobId job, const StoredTask& task, std::string_view name,
+                         std::string_view args) {
+  insert_task_.BindInt(1, AsInt(job));
+  insert_task_.BindInt(2, task.index);
+  insert_task_.BindText(3, name);
+  insert_task_.BindBlob(4, args);
+  insert_task_.BindInt(5, task.attempts);
+  insert_task_.BindInt(6, task.running ? 1 : 0);
+  std::string command_end;  // outlives the Step (bindings are not copied)
+  if (task.finished) {
+    const StoredTask::Final& final = *task.finished;
+    insert_task_.BindInt(7, static_cast<int64_t>(final.status));
+    insert_task_.BindBlob(8, final.result);
+    insert_task_.BindBlob(9, final.error);
+    insert_task_.BindInt(10, final.pid);
+    insert_task_.BindInt(11, AsInt(final.duration_us));
+    insert_task_.BindInt(12, AsInt(final.seq));
+    if (final.command) {
+      command_end = EncodeCommandEnd(*final.command);
+      insert_task_.BindBlob(13, command_end);
+    }
+  }  // else NULLs: Reset cleared the bindings
+  return Run(insert_task_,
+             [&] { return "apply JobCreated (task " + TaskName(job, task.index) + ")"; });
 }
 
 Result<StoredJob> Store::ReadJobRow(Statement& stmt) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/core/store_ops.h"
@@ -60,7 +61,9 @@ class Store {
   template <typename Describe>
   Status Run(Statement& stmt, Describe describe);
   Status ApplyOne(const StoreOp& op);
-  Status CreateJob(const StoredJob& job);
+  Status CreateJob(const JobCreated& created);
+  Status InsertTask(JobId job, const StoredTask& task, std::string_view name,
+                    std::string_view args);
   Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
   Status Commit();
   // Reads the current row of a job query (the columns of select_jobs_).

@@ -9,6 +9,7 @@
 namespace jobd {
 namespace {
 
+using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 class RecordingStore : public JobStore {
@@ -95,7 +96,12 @@ TEST_F(SupervisorStoreTest, JobIsAcknowledgedAndRunOnlyAfterItsCommit) {
   EXPECT_TRUE(io_.sent[100].empty());
   EXPECT_TRUE(supervisor_->Jobs().empty());
   ASSERT_EQ(store_.Count<JobCreated>(), 1u);
-  EXPECT_THAT(std::get<JobCreated>(store_.ops[0]).job.tasks, SizeIs(2));
+  // The tasks travel as the job's own specs, not as a copy.
+  const JobCreated& created = std::get<JobCreated>(store_.ops[0]);
+  EXPECT_THAT(created.job.tasks, IsEmpty());
+  ASSERT_NE(created.specs, nullptr);
+  EXPECT_EQ(created.specs->size(), 2u);
+  EXPECT_EQ(created.specs->arg(1, 0), "b");
 
   supervisor_->OnStoreCommit(1, Status::Ok());
   ASSERT_THAT(io_.to_clients["c"], SizeIs(1));

@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "daemon/core/task_specs.h"
 #include "tests/unit/store/store_test_util.h"
 
 namespace jobd {
@@ -73,6 +74,22 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, NewStoreIsEmpty) {
   EXPECT_THAT(Load(), IsEmpty());
   EXPECT_EQ(CountRows("PRAGMA user_version"), kSchemaVersion);
+}
+
+// The supervisor's JobCreated: the tasks come from the job's specs, and are
+// stored exactly as the same tasks passed as StoredTasks would be.
+TEST_F(StoreTest, JobCreatedFromSpecsStoresTheSameRowsAsFromTasks) {
+  StoredJob job = MakeJob(4, 3);
+  job.tasks[1].name = "shell";
+  job.tasks[1].args = {"two words", "", "tab\tand\nnewline"};
+  job.tasks[2].args = {};
+  StoredJob settings = job;
+  settings.tasks.clear();
+  Apply({JobCreated(settings, TaskSpecs::FromStored(job))});
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  ExpectSameJob(loaded[0], job);
 }
 
 TEST_F(StoreTest, RoundTripsAJobThroughItsWholeLife) {
