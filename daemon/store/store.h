@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "daemon/core/store_ops.h"
@@ -50,6 +52,9 @@ class Store {
   Result<JobId> MaxJobId();
 
   const std::string& path() const { return path_; }
+  // Task starts and requeues not written because their task's final result
+  // came in the same Apply.
+  uint64_t superseded_updates() const { return superseded_; }
 
   // Caps the file at `pages` pages, so tests can make writes fail as on a full
   // disk (SQLITE_FULL).
@@ -60,6 +65,15 @@ class Store {
   Status Prepare();
   template <typename Describe>
   Status Run(Statement& stmt, Describe describe);
+  // A task's start or requeue that a TaskFinished later in the same batch
+  // overwrites.
+  bool Superseded(const StoreOp& op) const;
+  using TaskKey = std::pair<JobId, uint32_t>;
+  struct TaskKeyHash {
+    size_t operator()(const TaskKey& key) const {
+      return std::hash<uint64_t>()(key.first * 0x9E3779B97F4A7C15ULL ^ key.second);
+    }
+  };
   Status ApplyOne(const StoreOp& op);
   Status CreateJob(const JobCreated& created);
   Status InsertTask(JobId job, const StoredTask& task, std::string_view name,
@@ -74,6 +88,8 @@ class Store {
   const std::string path_;
   SqliteDb db_;
   // Prepared once, reused for every op (after db_: finalized before it closes).
+  std::unordered_set<TaskKey, TaskKeyHash> finished_in_batch_;  // for Superseded
+  uint64_t superseded_ = 0;
   Statement insert_job_;
   Statement insert_task_;
   Statement start_task_;

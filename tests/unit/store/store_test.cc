@@ -145,6 +145,24 @@ TEST_F(StoreTest, RoundTripsAJobThroughItsWholeLife) {
   ExpectSameJob(loaded[0], job);
 }
 
+TEST_F(StoreTest, AStartFinishedInTheSameApplyIsNotWrittenAndLoadsTheSame) {
+  const StoredTask::Final final{TaskStatus::kOk, "r", "", 5, 6, 0, std::nullopt};
+  Apply({JobCreated{MakeJob(1, 3)}, TaskStarted{1, 0, 1}, TaskStarted{1, 1, 1},
+         TaskRequeued{1, 1, 1}, TaskStarted{1, 1, 2}, TaskStarted{1, 2, 1},
+         TaskFinished{1, 1, 2, final}});
+  EXPECT_EQ(store_->superseded_updates(), 3u);  // task 1's starts and requeue
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  ASSERT_EQ(loaded[0].tasks.size(), 3u);
+  EXPECT_TRUE(loaded[0].tasks[0].running);
+  EXPECT_TRUE(loaded[0].tasks[2].running);
+  EXPECT_FALSE(loaded[0].tasks[1].running);
+  EXPECT_EQ(loaded[0].tasks[1].attempts, 2u);
+  ASSERT_TRUE(loaded[0].tasks[1].finished.has_value());
+  EXPECT_EQ(loaded[0].tasks[1].finished->result, "r");
+}
+
 TEST_F(StoreTest, StartedTaskLoadsAsRunning) {
   Apply({JobCreated{MakeJob(1, 3)}, TaskStarted{1, 1, 1}, TaskRequeued{1, 1, 1},
          TaskStarted{1, 1, 2}});
