@@ -188,7 +188,7 @@ class Supervisor {
     // Moving average of its tasks' run time, 0 until one ended: sets how
     // many tasks it is given at once (BatchLimit).
     uint64_t average_task_us = 0;
-    std::vector<InFlight> in_flight;
+    std::deque<InFlight> in_flight;  // outcomes come from the front: O(1) erase
     uint64_t tasks_done = 0;
     uint64_t rss_bytes = 0;
     TimePoint started;
