@@ -335,6 +335,9 @@ class Bench:
             items = [str(i) for i in range(n)]
             jctl = self.row(wl, "jobd: jobctl --json map echo" +
                             (" (50,000 per call)" if n > 50_000 else ""), "tasks/s", "higher")
+            # The peers keep nothing on disk: --no-store is jobd on the same terms.
+            jctl_ns = (self.row(wl, "jobd: jobctl --json map --no-store echo", "tasks/s", "higher")
+                       if size_name == "small" else None)
             lib = self.row(wl, "jobd: client library", "tasks/s", "higher")
             lib_ns = self.row(wl, "jobd: client library, --no-store", "tasks/s", "higher")
             ppe = self.row(wl, "ProcessPoolExecutor(2) + asyncio", "tasks/s", "higher",
@@ -346,6 +349,10 @@ class Bench:
                 with Jobd(self) as j:
                     self.sample(jctl, lambda: n / self.jobctl_map(j, "echo", items))
                     j.cancel_all()
+                    if jctl_ns is not None:
+                        self.sample(jctl_ns, lambda: n / self.jobctl_map(j, "echo", items,
+                                                                         "--no-store"))
+                        j.cancel_all()
                     self.sample(lib, lambda: j.client("map", "--count", n,
                                                       timeout=self.timeout_for(n))["tasks_per_s"])
                     j.cancel_all()
@@ -362,6 +369,10 @@ class Bench:
                             jctl.ratio_of(mp), 3, ">=", "x")
                 self.target(f"throughput {n:,}: jobctl vs ProcessPoolExecutor + asyncio",
                             jctl.ratio_of(ppe), 20, ">=", "x")
+                self.target(f"throughput {n:,}: jobctl --no-store vs multiprocessing imap_unordered",
+                            jctl_ns.ratio_of(mp), 3, ">=", "x")
+                self.target(f"throughput {n:,}: jobctl --no-store vs ProcessPoolExecutor + asyncio",
+                            jctl_ns.ratio_of(ppe), 20, ">=", "x")
             else:
                 self.target(f"throughput {n:,}: client library, store off", lib_ns.median,
                             250_000, ">=", "tasks/s")
