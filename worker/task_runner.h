@@ -58,6 +58,10 @@ class TaskRunner {
 
   // Queues tasks to run after those already queued, in order.
   void Submit(std::vector<Assignment> tasks);
+  // Takes the queued tasks of `job` out, unrun, and returns them. A task of
+  // the job that has begun (or awaits release) is not queued any more: it
+  // runs on.
+  std::vector<DroppedTask> Forget(JobId job);
   // Clears fd() and returns what happened since the last call.
   Events TakeEvents();
   // Lets the task that is awaiting release run its body; does nothing when

@@ -163,6 +163,14 @@ int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
 
   if (auto* run = std::get_if<RunTasks>(&message->body)) {
     runner_->Submit(std::move(run->tasks));
+  } else if (auto* forget = std::get_if<ForgetTasks>(&message->body)) {
+    // Said at once: until then the coordinator counts them as held.
+    std::vector<DroppedTask> dropped = runner_->Forget(forget->job);
+    if (!dropped.empty()) {
+      WorkerReport report;
+      report.dropped = std::move(dropped);
+      Send(FromWorker{kProtocolVersion, std::move(report)});
+    }
   } else if (std::holds_alternative<ShutdownWorker>(message->body)) {
     // The coordinator sends it only to a worker holding nothing, but if a
     // task is still here, it is finished and reported first.
@@ -176,7 +184,7 @@ bool WorkerLoop::SendReport(std::vector<CommandStarted> started, std::vector<Out
   // RSS after the outcomes, so the coordinator sees what the tasks left.
   return Send(FromWorker{kProtocolVersion,
                          WorkerReport{std::move(started), std::move(outcomes), logs_.TakeAll(),
-                                      ResidentBytes()}});
+                                      ResidentBytes(), {}}});
 }
 
 bool WorkerLoop::FlushLogs() {

@@ -507,6 +507,41 @@ TEST_F(WorkerLoopTest, ShutdownWaitsForTheTaskItHolds) {
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
 }
 
+TEST_F(WorkerLoopTest, ForgetDropsTheJobsWaitingTasksAndSaysWhich) {
+  RegisterBlockTask();
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{3, 0, 1, "block", {}, std::nullopt},
+                                            Assignment{3, 1, 1, "echo", {"no"}, std::nullopt},
+                                            Assignment{4, 0, 1, "echo", {"yes"}, std::nullopt},
+                                            Assignment{3, 2, 2, "echo", {"no"}, std::nullopt}}}});
+  ASSERT_TRUE(WaitForBlockBody());
+  Send(ToWorker{kProtocolVersion, ForgetTasks{3}});
+  std::vector<DroppedTask> dropped;
+  while (dropped.empty()) {
+    std::optional<FromWorker> message = Receive();
+    ASSERT_TRUE(message.has_value()) << "no report of the dropped tasks";
+    if (const auto* report = std::get_if<WorkerReport>(&message->body)) {
+      EXPECT_TRUE(report->outcomes.empty());
+      dropped = report->dropped;
+    }
+  }
+  ASSERT_EQ(dropped.size(), 2u);
+  EXPECT_EQ(dropped[0].index, 1u);
+  EXPECT_EQ(dropped[1].index, 2u);
+  EXPECT_EQ(dropped[1].attempt, 2u);
+  // The begun task runs on; the other job's is kept.
+  ReleaseBlock();
+  Gathered gathered = Gather(2);
+  ASSERT_EQ(gathered.outcomes.size(), 2u);
+  EXPECT_EQ(gathered.outcomes[0].job, 3u);
+  EXPECT_EQ(gathered.outcomes[0].value, "released");
+  EXPECT_EQ(gathered.outcomes[1].job, 4u);
+  EXPECT_EQ(gathered.outcomes[1].value, "yes");
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
 TEST_F(WorkerLoopTest, ReportsCarryTheResidentSetSize) {
   Start();
   ExpectReady();
