@@ -19,6 +19,7 @@
 #include "proto/codec.h"
 #include "util/record_sink.h"
 #include "worker/builtin_tasks.h"
+#include "worker/command_task.h"
 
 namespace jobd {
 namespace {
@@ -538,6 +539,37 @@ TEST_F(WorkerLoopTest, ForgetDropsTheJobsWaitingTasksAndSaysWhich) {
   EXPECT_EQ(gathered.outcomes[0].value, "released");
   EXPECT_EQ(gathered.outcomes[1].job, 4u);
   EXPECT_EQ(gathered.outcomes[1].value, "yes");
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ACommandsGroupIsReportedOnlyOnceItHasRunAWhile) {
+  RegisterCommandTask(registry_, 1 << 20);
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion,
+                RunTasks{{Assignment{5, 0, 1, kCommandTaskName, {"/bin/true"}, std::nullopt}}}});
+  Gathered quick = Gather(1);
+  ASSERT_EQ(quick.outcomes.size(), 1u);
+  EXPECT_TRUE(quick.outcomes[0].ok);
+  // Over well before the delay: its outcome is all there is to say.
+  const auto half_delay = std::chrono::microseconds(WorkerLoop::kStartReportDelay) / 2;
+  if (quick.outcomes[0].duration_us < static_cast<uint64_t>(half_delay.count())) {
+    for (const WorkerReport& r : quick.reports) EXPECT_TRUE(r.started.empty());
+  }
+  // Still running after the delay: its group comes first, alone.
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{5, 1, 1, kCommandTaskName,
+                                                        {"/bin/sleep", "0.3"}, std::nullopt}}}});
+  Gathered slow = Gather(1);
+  ASSERT_EQ(slow.outcomes.size(), 1u);
+  std::vector<CommandStarted> started;
+  for (const WorkerReport& r : slow.reports) {
+    if (!r.outcomes.empty()) break;
+    started.insert(started.end(), r.started.begin(), r.started.end());
+  }
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].index, 1u);
+  EXPECT_GT(started[0].pgid, 1);
   Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
 }
