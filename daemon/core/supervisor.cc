@@ -871,6 +871,14 @@ void Supervisor::DispatchTasks() {
       }
       // Pass 0 gives an idle worker one task; pass 1 fills up its batch.
       const size_t limit = pass == 0 ? 1 : BatchLimit(worker);
+      // A worker running commands is topped up only once it holds half its
+      // batch or less: each message then carries two commands or more, and
+      // what it still holds outlasts the round trip. (Functions, often
+      // cheaper to run than a message, are topped up at every report.)
+      if (!worker.in_flight.empty() && worker.in_flight.front().command &&
+          worker.in_flight.size() * 2 > limit) {
+        continue;
+      }
       RunTasks run;
       while (worker.in_flight.size() + run.tasks.size() < limit) {
         std::optional<JobId> job_id = run_queue_.Peek();

@@ -952,6 +952,21 @@ TEST_F(CommandBatchTest, ShortCommandsAreBatchedButNeverWithFunctions) {
   EXPECT_EQ(io_.TasksSentTo(100)[5].name, "echo");
 }
 
+TEST_F(CommandBatchTest, CommandsAreToppedUpTwoOrMoreAMessage) {
+  StartWarm();
+  ASSERT_TRUE(Submit("c", 2, Commands({{"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}})).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(4));  // the warm-up, then three held
+  const size_t messages = io_.to_workers[100].size();
+  CommandEnded(100, io_.TasksSentTo(100)[1], kExited, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(4));  // still holds two of three
+  CommandEnded(100, io_.TasksSentTo(100)[2], kExited, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(6));
+  EXPECT_EQ(io_.to_workers[100].size(), messages + 1);  // both in one message
+}
+
 TEST_F(CommandBatchTest, CancelTakesBackTheCommandsAWorkerHoldsSoTheyNeverRun) {
   StartWarm();
   auto job = Submit("c", 2, Commands({{"sleep", "1000"}, {"touch", "a"}, {"touch", "b"}}));
