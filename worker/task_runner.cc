@@ -153,7 +153,6 @@ TaskOutput TaskRunner::RunCommandBody(const TaskEntry& entry, const Assignment& 
     logger_.debug("command started, process group {}", pgid);
     std::lock_guard<std::mutex> lock(mutex_);
     started_.push_back(CommandStarted{task.job, task.index, task.attempt, pgid});
-    Notify();
   };
   CommandRun run = entry.command(task.args, task.command.value_or(CommandOptions{}), on_start);
   if (run.started) end = run.end;

@@ -51,7 +51,10 @@ class TaskRunner {
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
-  // Readable (level-triggered) whenever TakeEvents() has something new.
+  // Readable (level-triggered) whenever TakeEvents() has a new outcome or a
+  // task awaits release. A command's start alone does not make it readable
+  // (most commands end soon, and their start is then not worth a wake-up):
+  // a caller that wants starts looks now and then while tasks run.
   int fd() const { return event_fd_.get(); }
 
   // The rest is for the loop thread only.

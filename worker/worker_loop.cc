@@ -96,10 +96,14 @@ int WorkerLoop::Run() {
     };
     Clock::time_point wake = std::min(next_heartbeat, LivenessDeadline());
     if (starts_due) wake = std::min(wake, *starts_due);
+    // Commands' starts do not wake us (see TaskRunner::fd): while tasks run,
+    // look for them at least every kStartReportDelay.
+    const bool busy = !runner_->idle();
+    if (busy) wake = std::min(wake, now + kStartReportDelay);
     zmq::poll(items, 2, CeilMillis(wake - now));
 
     // Outcomes first: they are what the coordinator is waiting for.
-    if ((items[1].revents & ZMQ_POLLIN) != 0) HandleTaskEvents();
+    if ((items[1].revents & ZMQ_POLLIN) != 0 || busy) HandleTaskEvents();
     if ((items[0].revents & ZMQ_POLLIN) != 0) {
       if (const int code = HandleMessages(Clock::now()); code >= 0) return code;
     }
@@ -176,7 +180,9 @@ int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
     runner_->Submit(std::move(run->tasks));
   } else if (auto* forget = std::get_if<ForgetTasks>(&message->body)) {
     // Said at once: until then the coordinator counts them as held.
-    // The held starts go too: a begun command of the job is to be stopped.
+    // The starts not reported yet go too: a begun command of the job is to
+    // be stopped.
+    HandleTaskEvents();
     std::vector<DroppedTask> dropped = runner_->Forget(forget->job);
     if (!dropped.empty() || !unsent_starts_.empty()) SendReport({}, std::move(dropped));
   } else if (std::holds_alternative<ShutdownWorker>(message->body)) {

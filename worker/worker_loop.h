@@ -28,10 +28,10 @@ class WorkerLoop {
   // when tasks are long (see Supervisor).
   static constexpr uint32_t kCredit = 64;
   // A command's process group is reported once the command has run this
-  // long, or with the next report, and not at all when its outcome comes
-  // first: a short command then costs one report, not two. (The
-  // coordinator needs the group only to stop a command; a forget, from a
-  // cancel, sends the held starts at once.)
+  // long (up to twice as long), or with the next report, and not at all
+  // when its outcome comes first: a short command then costs one report,
+  // not two. (The coordinator needs the group only to stop a command; a
+  // forget, from a cancel, sends the held starts at once.)
   static constexpr std::chrono::milliseconds kStartReportDelay{5};
 
   // Exit statuses of the worker process, returned by Run().
