@@ -106,6 +106,7 @@ std::vector<std::pair<std::string, ToWorker>> ToWorkers() {
       {"run", ToWorker{kProtocolVersion, run}},
       {"shutdown", ToWorker{kProtocolVersion, ShutdownWorker{}}},
       {"heartbeat", ToWorker{kProtocolVersion, Heartbeat{}}},
+      {"forget", ToWorker{kProtocolVersion, ForgetTasks{2}}},
       {"version-2", ToWorker{2, Heartbeat{}}},
   };
 }
@@ -121,6 +122,7 @@ std::vector<std::pair<std::string, FromWorker>> FromWorkers() {
   report.outcomes.push_back(
       Outcome{2, 5, 3, false, "", "exit 1", 9000, CommandEnd{1, 0, 800, 1 << 20, false, true}});
   report.started.push_back(CommandStarted{2, 5, 3, 4321});
+  report.dropped.push_back(DroppedTask{2, 6, 1});
   LogRecord record;
   record.ts_unix_us = 1'700'000'000'000'000;
   record.level = LogLevel::kWarn;

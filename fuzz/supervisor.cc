@@ -19,7 +19,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "fuzz/supervisor_script.h"
 #include "proto/codec.h"
@@ -52,6 +54,19 @@ class FakeIo final : public SupervisorIo {
     if (const auto* run = std::get_if<RunTasks>(&message.body)) {
       for (const Assignment& a : run->tasks) held[pid].push_back(a);
     }
+    if (const auto* forget = std::get_if<ForgetTasks>(&message.body)) {
+      // As jobd-worker does: the oldest task has begun and runs on; the
+      // others of the job are dropped, reported before the next event.
+      std::deque<Assignment>& tasks = held[pid];
+      for (auto it = tasks.empty() ? tasks.end() : tasks.begin() + 1; it != tasks.end();) {
+        if (it->job != forget->job) {
+          ++it;
+          continue;
+        }
+        dropped[pid].push_back(DroppedTask{it->job, it->index, it->attempt});
+        it = tasks.erase(it);
+      }
+    }
     return true;
   }
   Delivery SendToClient(const ClientId&, const Reply& reply) override {
@@ -64,6 +79,7 @@ class FakeIo final : public SupervisorIo {
   std::set<int32_t> alive;
   std::map<uint32_t, int32_t> latest;  // slot -> its newest worker
   std::map<int32_t, std::deque<Assignment>> held;
+  std::map<int32_t, std::vector<DroppedTask>> dropped;  // not yet reported
 
  private:
   int32_t next_pid_ = 100;
@@ -184,6 +200,12 @@ void Run(const uint8_t* data, size_t size) {
   };
 
   for (int steps = 0; !script.done() && steps < 4096; ++steps) {
+    for (auto& [pid, tasks] : std::exchange(io.dropped, {})) {
+      if (io.alive.count(pid) == 0) continue;
+      WorkerReport report;
+      report.dropped = std::move(tasks);
+      supervisor.OnWorkerMessage(pid, FromWorker{kProtocolVersion, report});
+    }
     const auto op = static_cast<Op>(script.Byte() % kOpCount);
     if (trace) std::fprintf(stderr, "-- op %d\n", static_cast<int>(op));
     switch (op) {

@@ -519,6 +519,7 @@ std::string EncodeToWorker(const ToWorker& message) {
                  },
                  [&](const ShutdownWorker&) { root.setShutdown(); },
                  [&](const Heartbeat&) { root.setHeartbeat(); },
+                 [&](const ForgetTasks& forget) { root.initForget().setJob(forget.job); },
              },
              message.body);
   return Serialize(builder);
@@ -546,6 +547,7 @@ Result<ToWorker> DecodeToWorker(std::string_view frame) {
       }
       case wire::ToWorker::SHUTDOWN: message.body = ShutdownWorker{}; break;
       case wire::ToWorker::HEARTBEAT: message.body = Heartbeat{}; break;
+      case wire::ToWorker::FORGET: message.body = ForgetTasks{in.getForget().getJob()}; break;
       default:
         return Status::InvalidArgument("unknown coordinator message type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -592,6 +594,13 @@ std::string EncodeFromWorker(const FromWorker& message) {
                      started[i].setIndex(c.index);
                      started[i].setAttempt(c.attempt);
                      started[i].setPgid(c.pgid);
+                   }
+                   auto dropped = out.initDropped(static_cast<unsigned>(report.dropped.size()));
+                   for (unsigned i = 0; i < report.dropped.size(); ++i) {
+                     const DroppedTask& d = report.dropped[i];
+                     dropped[i].setJob(d.job);
+                     dropped[i].setIndex(d.index);
+                     dropped[i].setAttempt(d.attempt);
                    }
                    auto logs = out.initLogs(static_cast<unsigned>(report.logs.size()));
                    for (unsigned i = 0; i < report.logs.size(); ++i) {
@@ -640,6 +649,9 @@ Result<FromWorker> DecodeFromWorker(std::string_view frame) {
         for (auto c : reader.Bounded(r.getStarted(), "started")) {
           report.started.push_back(
               CommandStarted{c.getJob(), c.getIndex(), c.getAttempt(), c.getPgid()});
+        }
+        for (auto d : reader.Bounded(r.getDropped(), "dropped")) {
+          report.dropped.push_back(DroppedTask{d.getJob(), d.getIndex(), d.getAttempt()});
         }
         for (auto l : reader.Bounded(r.getLogs(), "logs")) {
           LogRecord record;

@@ -195,8 +195,11 @@ struct ToWorker {
     run @1 :List(Assignment);  # credit-limited batch
     shutdown @2 :Void;         # finish what you hold, then exit 0
     heartbeat @3 :Void;        # the coordinator is alive
+    forget @4 :Forget;         # drop the tasks of a cancelled job not begun yet
   }
 }
+
+struct Forget { job @0 :UInt64; }
 
 struct Assignment {
   job @0 :UInt64;
@@ -231,6 +234,13 @@ struct Report {
   logs @1 :List(LogRecord);
   rssBytes @2 :UInt64;         # the worker's resident set after these outcomes
   started @3 :List(CommandStarted);  # commands started since the last report
+  dropped @4 :List(DroppedTask);     # dropped unrun on a forget
+}
+
+struct DroppedTask {
+  job @0 :UInt64;
+  index @1 :UInt32;
+  attempt @2 :UInt32;
 }
 
 struct CommandStarted {

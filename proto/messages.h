@@ -208,10 +208,14 @@ struct Assignment {
 struct RunTasks { std::vector<Assignment> tasks; };
 struct ShutdownWorker {};
 struct Heartbeat {};
+// The job was cancelled: the worker drops the tasks of `job` it holds but
+// has not begun, and reports them in WorkerReport::dropped. One it has begun
+// runs on (a command's group is then signalled like any stopped command's).
+struct ForgetTasks { JobId job = 0; };
 
 struct ToWorker {
   uint16_t version = kProtocolVersion;
-  std::variant<RunTasks, ShutdownWorker, Heartbeat> body;
+  std::variant<RunTasks, ShutdownWorker, Heartbeat, ForgetTasks> body;
 };
 
 // ---- worker -> coordinator ------------------------------------------------
@@ -244,6 +248,13 @@ struct CommandStarted {
   int32_t pgid = 0;
 };
 
+// A task the worker dropped without running it, on a ForgetTasks.
+struct DroppedTask {
+  JobId job = 0;
+  uint32_t index = 0;
+  uint32_t attempt = 1;
+};
+
 // Worker log records carry no pid or role: the coordinator fills those in
 // from what it knows about the sender.
 struct WorkerReport {
@@ -251,6 +262,7 @@ struct WorkerReport {
   std::vector<Outcome> outcomes;
   std::vector<LogRecord> logs;
   uint64_t rss_bytes = 0;  // the worker's resident set after these outcomes
+  std::vector<DroppedTask> dropped;  // never run: their job was cancelled
 };
 
 struct FromWorker {

@@ -161,17 +161,19 @@ Result<Pipe> MakePipe() {
 
 enum Stage : int { kGroup, kCwd, kStdin, kRedirect, kMemoryLimit, kCpuLimit, kExec };
 
-// What a child that failed before its exec reports through the error pipe.
+// What a child that failed before its exec leaves for the parent. The vfork
+// child shares the parent's memory and the parent waits until it has exec'd
+// or exited, so a plain write is seen (as in glibc's posix_spawn): no pipe to
+// make and close for every command. Volatile, so that neither side keeps it
+// in a register across the vfork.
 struct ChildFailure {
-  int stage;
-  int error;
+  int stage = -1;  // -1: none, the exec succeeded
+  int error = 0;
 };
 
-[[noreturn]] void Fail(int report_fd, Stage stage) {
-  ChildFailure failure{stage, errno};
-  if (write(report_fd, &failure, sizeof failure) < 0) {
-    // Nothing left to tell it with; the parent sees a start without an exec.
-  }
+[[noreturn]] void Fail(volatile ChildFailure* report, Stage stage) {
+  report->error = errno;
+  report->stage = stage;
   _exit(127);
 }
 
@@ -186,21 +188,21 @@ void ResetSignals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void ExecChild(const Plan& plan, int out_fd, int err_fd, int report_fd,
-                            pid_t parent) {
-  if (setpgid(0, 0) != 0) Fail(report_fd, kGroup);
+[[noreturn]] void ExecChild(const Plan& plan, int out_fd, int err_fd,
+                            volatile ChildFailure* report, pid_t parent) {
+  if (setpgid(0, 0) != 0) Fail(report, kGroup);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the worker died before the prctl
   ResetSignals();
-  if (plan.cwd != nullptr && chdir(plan.cwd) != 0) Fail(report_fd, kCwd);
+  if (plan.cwd != nullptr && chdir(plan.cwd) != 0) Fail(report, kCwd);
   int in_fd = open(plan.stdin_path, O_RDONLY);  // after chdir: relative to cwd
-  if (in_fd < 0) Fail(report_fd, kStdin);
-  if (in_fd != 0 && (dup2(in_fd, 0) < 0 || close(in_fd) != 0)) Fail(report_fd, kRedirect);
-  if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) Fail(report_fd, kRedirect);
-  if (plan.memory && setrlimit(RLIMIT_AS, &*plan.memory) != 0) Fail(report_fd, kMemoryLimit);
-  if (plan.cpu && setrlimit(RLIMIT_CPU, &*plan.cpu) != 0) Fail(report_fd, kCpuLimit);
+  if (in_fd < 0) Fail(report, kStdin);
+  if (in_fd != 0 && (dup2(in_fd, 0) < 0 || close(in_fd) != 0)) Fail(report, kRedirect);
+  if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) Fail(report, kRedirect);
+  if (plan.memory && setrlimit(RLIMIT_AS, &*plan.memory) != 0) Fail(report, kMemoryLimit);
+  if (plan.cpu && setrlimit(RLIMIT_CPU, &*plan.cpu) != 0) Fail(report, kCpuLimit);
   execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
-  Fail(report_fd, kExec);
+  Fail(report, kExec);
 }
 
 // ---- In the parent --------------------------------------------------------
@@ -209,36 +211,20 @@ void ResetSignals() {
 // execve instead of copying its page tables, which is most of the cost of
 // starting a short command (glibc's posix_spawn does the same; it cannot set
 // rlimits or a parent-death signal, hence this). The child only makes
-// syscalls on data prepared before, and never returns. All signals are
-// blocked around it, so that no handler of the worker runs in the child
-// before ResetSignals.
-pid_t Fork(const Plan& plan, int out_fd, int err_fd, int report_fd) {
+// syscalls on data prepared before, writes nothing but `report`, and never
+// returns. All signals are blocked around it, so that no handler of the
+// worker runs in the child before ResetSignals.
+pid_t Fork(const Plan& plan, int out_fd, int err_fd, volatile ChildFailure* report) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t parent = getpid();
   pid_t pid = vfork();
-  if (pid == 0) ExecChild(plan, out_fd, err_fd, report_fd, parent);
+  if (pid == 0) ExecChild(plan, out_fd, err_fd, report, parent);
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   errno = fork_errno;
   return pid;
-}
-
-// Reads the error pipe to its end (the child's exec closes it). Returns the
-// failure the child reported, or nothing when the exec succeeded.
-std::optional<ChildFailure> ReadFailure(int fd) {
-  ChildFailure failure{};
-  auto* bytes = reinterpret_cast<char*>(&failure);
-  size_t got = 0;
-  while (got < sizeof failure) {
-    ssize_t n = read(fd, bytes + got, sizeof failure - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got != sizeof failure) return std::nullopt;
-  return failure;
 }
 
 std::string Describe(const ChildFailure& failure, const Plan& plan) {
@@ -398,14 +384,15 @@ void Run(const std::vector<std::string>& argv, const CommandOptions& options,
     run.err = status.message();
     return;
   }
-  Result<Pipe> out_pipe = MakePipe(), err_pipe = MakePipe(), report_pipe = MakePipe();
-  for (const Result<Pipe>* made : {&out_pipe, &err_pipe, &report_pipe}) {
+  Result<Pipe> out_pipe = MakePipe(), err_pipe = MakePipe();
+  for (const Result<Pipe>* made : {&out_pipe, &err_pipe}) {
     if (!made->ok()) {
       run.err = made->status().message();
       return;
     }
   }
-  pid_t pid = Fork(plan, out_pipe->write.get(), err_pipe->write.get(), report_pipe->write.get());
+  volatile ChildFailure report;
+  pid_t pid = Fork(plan, out_pipe->write.get(), err_pipe->write.get(), &report);
   if (pid < 0) {
     run.err = SysError("fork", "", errno).message();
     return;
@@ -413,10 +400,9 @@ void Run(const std::vector<std::string>& argv, const CommandOptions& options,
   setpgid(pid, pid);  // as the child does: whichever runs first, the group exists
   out_pipe->write.Reset();
   err_pipe->write.Reset();
-  report_pipe->write.Reset();
   Group group(pid);
-  if (std::optional<ChildFailure> failure = ReadFailure(report_pipe->read.get())) {
-    run.err = Describe(*failure, plan);
+  if (report.stage >= 0) {
+    run.err = Describe(ChildFailure{report.stage, report.error}, plan);
     return;  // `group` reaps the child
   }
   run.started = true;

@@ -45,6 +45,17 @@ void TaskRunner::Submit(std::vector<Assignment> tasks) {
   wake_.notify_all();
 }
 
+std::vector<DroppedTask> TaskRunner::Forget(JobId job) {
+  std::vector<DroppedTask> dropped;
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::erase_if(queue_, [&](const Assignment& task) {
+    if (task.job != job) return false;
+    dropped.push_back(DroppedTask{task.job, task.index, task.attempt});
+    return true;
+  });
+  return dropped;
+}
+
 TaskRunner::Events TaskRunner::TakeEvents() {
   // Clear the eventfd before looking, so that news arriving meanwhile leaves
   // it readable for the next poll instead of being lost.
@@ -142,7 +153,6 @@ TaskOutput TaskRunner::RunCommandBody(const TaskEntry& entry, const Assignment& 
     logger_.debug("command started, process group {}", pgid);
     std::lock_guard<std::mutex> lock(mutex_);
     started_.push_back(CommandStarted{task.job, task.index, task.attempt, pgid});
-    Notify();
   };
   CommandRun run = entry.command(task.args, task.command.value_or(CommandOptions{}), on_start);
   if (run.started) end = run.end;

@@ -51,13 +51,20 @@ class TaskRunner {
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
-  // Readable (level-triggered) whenever TakeEvents() has something new.
+  // Readable (level-triggered) whenever TakeEvents() has a new outcome or a
+  // task awaits release. A command's start alone does not make it readable
+  // (most commands end soon, and their start is then not worth a wake-up):
+  // a caller that wants starts looks now and then while tasks run.
   int fd() const { return event_fd_.get(); }
 
   // The rest is for the loop thread only.
 
   // Queues tasks to run after those already queued, in order.
   void Submit(std::vector<Assignment> tasks);
+  // Takes the queued tasks of `job` out, unrun, and returns them. A task of
+  // the job that has begun (or awaits release) is not queued any more: it
+  // runs on.
+  std::vector<DroppedTask> Forget(JobId job);
   // Clears fd() and returns what happened since the last call.
   Events TakeEvents();
   // Lets the task that is awaiting release run its body; does nothing when

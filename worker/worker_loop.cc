@@ -84,15 +84,26 @@ int WorkerLoop::Run() {
       Send(FromWorker{kProtocolVersion, Heartbeat{}});
       continue;
     }
+    const std::optional<Clock::time_point> starts_due = StartsDue();
+    if (starts_due && now >= *starts_due) {
+      SendReport({});
+      continue;
+    }
 
     zmq::pollitem_t items[] = {
         {socket_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, runner_->fd(), ZMQ_POLLIN, 0},
     };
-    zmq::poll(items, 2, CeilMillis(std::min(next_heartbeat, LivenessDeadline()) - now));
+    Clock::time_point wake = std::min(next_heartbeat, LivenessDeadline());
+    if (starts_due) wake = std::min(wake, *starts_due);
+    // Commands' starts do not wake us (see TaskRunner::fd): while tasks run,
+    // look for them at least every kStartReportDelay.
+    const bool busy = !runner_->idle();
+    if (busy) wake = std::min(wake, now + kStartReportDelay);
+    zmq::poll(items, 2, CeilMillis(wake - now));
 
     // Outcomes first: they are what the coordinator is waiting for.
-    if ((items[1].revents & ZMQ_POLLIN) != 0) HandleTaskEvents();
+    if ((items[1].revents & ZMQ_POLLIN) != 0 || busy) HandleTaskEvents();
     if ((items[0].revents & ZMQ_POLLIN) != 0) {
       if (const int code = HandleMessages(Clock::now()); code >= 0) return code;
     }
@@ -116,10 +127,14 @@ bool WorkerLoop::HandleTaskEvents() {
   // outcome when tasks are long (it leaves as soon as it exists), many when
   // they are short and finish faster than reports go out. That is the
   // adaptive half of batching; the coordinator's batch sizes are the other.
-  // A command's process group goes first: the coordinator needs it to stop
-  // the command on a timeout or cancel.
-  if (!events.started.empty() || !events.outcomes.empty()) {
-    if (!SendReport(std::move(events.started), std::move(events.outcomes))) return false;
+  // A command's process group waits a little (kStartReportDelay): most
+  // short commands end first, and then it need not be sent at all.
+  if (!events.started.empty()) {
+    if (unsent_starts_.empty()) starts_held_since_ = Clock::now();
+    for (CommandStarted& started : events.started) unsent_starts_.push_back(started);
+  }
+  if (!events.outcomes.empty()) {
+    if (!SendReport(std::move(events.outcomes))) return false;
   }
   if (events.awaiting_release) {
     // The task thread has logged "running" and waits: whatever was logged
@@ -163,6 +178,13 @@ int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
 
   if (auto* run = std::get_if<RunTasks>(&message->body)) {
     runner_->Submit(std::move(run->tasks));
+  } else if (auto* forget = std::get_if<ForgetTasks>(&message->body)) {
+    // Said at once: until then the coordinator counts them as held.
+    // The starts not reported yet go too: a begun command of the job is to
+    // be stopped.
+    HandleTaskEvents();
+    std::vector<DroppedTask> dropped = runner_->Forget(forget->job);
+    if (!dropped.empty() || !unsent_starts_.empty()) SendReport({}, std::move(dropped));
   } else if (std::holds_alternative<ShutdownWorker>(message->body)) {
     // The coordinator sends it only to a worker holding nothing, but if a
     // task is still here, it is finished and reported first.
@@ -172,16 +194,29 @@ int WorkerLoop::HandleMessage(const zmq::message_t& frame) {
   return -1;
 }
 
-bool WorkerLoop::SendReport(std::vector<CommandStarted> started, std::vector<Outcome> outcomes) {
+bool WorkerLoop::SendReport(std::vector<Outcome> outcomes, std::vector<DroppedTask> dropped) {
+  // A command that has ended cannot be stopped any more: its group is not
+  // worth reporting (and its id may be reused).
+  std::vector<CommandStarted> started = std::exchange(unsent_starts_, {});
+  std::erase_if(started, [&](const CommandStarted& s) {
+    return std::any_of(outcomes.begin(), outcomes.end(), [&](const Outcome& o) {
+      return o.job == s.job && o.index == s.index && o.attempt == s.attempt;
+    });
+  });
   // RSS after the outcomes, so the coordinator sees what the tasks left.
   return Send(FromWorker{kProtocolVersion,
                          WorkerReport{std::move(started), std::move(outcomes), logs_.TakeAll(),
-                                      ResidentBytes()}});
+                                      ResidentBytes(), std::move(dropped)}});
+}
+
+std::optional<WorkerLoop::Clock::time_point> WorkerLoop::StartsDue() const {
+  if (unsent_starts_.empty()) return std::nullopt;
+  return starts_held_since_ + kStartReportDelay;
 }
 
 bool WorkerLoop::FlushLogs() {
   if (logs_.empty()) return true;
-  return SendReport({}, {});
+  return SendReport({});
 }
 
 bool WorkerLoop::Send(const FromWorker& message) {

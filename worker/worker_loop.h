@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ class WorkerLoop {
   // the next is already here when one ends. The coordinator sends fewer
   // when tasks are long (see Supervisor).
   static constexpr uint32_t kCredit = 64;
+  // A command's process group is reported once the command has run this
+  // long (up to twice as long), or with the next report, and not at all
+  // when its outcome comes first: a short command then costs one report,
+  // not two. (The coordinator needs the group only to stop a command; a
+  // forget, from a cancel, sends the held starts at once.)
+  static constexpr std::chrono::milliseconds kStartReportDelay{5};
 
   // Exit statuses of the worker process, returned by Run().
   static constexpr int kExitShutdown = 0;         // the coordinator said so
@@ -68,8 +75,12 @@ class WorkerLoop {
   // or -1 to go on.
   int HandleMessages(Clock::time_point now);
   int HandleMessage(const zmq::message_t& frame);
-  // Sends a report of `outcomes` plus every pending log record.
-  bool SendReport(std::vector<CommandStarted> started, std::vector<Outcome> outcomes);
+  // Sends a report of `outcomes` and `dropped`, the starts held back (but
+  // those of commands that `outcomes` says ended), and every pending log
+  // record.
+  bool SendReport(std::vector<Outcome> outcomes, std::vector<DroppedTask> dropped = {});
+  // When held-back starts are due, if any are held.
+  std::optional<Clock::time_point> StartsDue() const;
   // Sends the pending log records alone, if there are any.
   bool FlushLogs();
   // Sends without blocking past the point where the coordinator counts as
@@ -91,6 +102,10 @@ class WorkerLoop {
   Clock::time_point last_heard_{};  // anything from the coordinator
   Clock::time_point last_sent_{};   // anything to the coordinator
   bool stopping_ = false;           // ShutdownWorker came; exit once idle
+  // Commands started and not reported yet (see kStartReportDelay), and
+  // since when the oldest of them waits.
+  std::vector<CommandStarted> unsent_starts_;
+  Clock::time_point starts_held_since_{};
   std::unique_ptr<TaskRunner> runner_;  // made by Run(); joined by ~WorkerLoop
 };
 

@@ -286,20 +286,35 @@ Result<CancelReply> Supervisor::Cancel(JobId id, const Caller& caller) {
   reply.cancelled_queued = static_cast<uint32_t>(CancelQueuedTasks(*job, "cancelled"));
   const TimePoint now = clock_.Now();
   for (Worker& worker : workers_) {
-    bool kill_worker = false;
+    bool kill_worker = false, forget = false;
     for (InFlight& f : worker.in_flight) {
       if (f.job != id || f.abandoned) continue;
-      FinishTask(*job, f.index, TaskStatus::kCancelled, "", "cancelled while running", worker.pid,
-                 MicrosBetween(f.started, now));
-      ++reply.stopped_running;
-      // One still waiting in the worker's batch is just dropped (should the
-      // worker run it, its outcome is ignored). A running command is stopped
-      // through its process group; a running function cannot be interrupted
-      // safely: its worker goes instead.
-      if (f.begun && !StopCommand(f, now)) kill_worker = true;
+      FinishTask(*job, f.index, TaskStatus::kCancelled, "",
+                 f.begun ? "cancelled while running" : "cancelled", worker.pid,
+                 f.begun ? MicrosBetween(f.started, now) : 0);
+      ++(f.begun ? reply.stopped_running : reply.cancelled_queued);
+      // A running command is stopped through its process group. One whose
+      // group is not known yet (waiting in the worker's batch, or just
+      // begun) is taken back with ForgetTasks: it must never run, and if
+      // it already did, its group arrives and is stopped. A function still
+      // waiting is just dropped too (should the worker run it, its outcome
+      // is ignored); a running one cannot be interrupted safely: its worker
+      // goes instead.
+      if (StopCommand(f, now)) continue;
+      if (f.command) {
+        f.abandoned = true;
+        f.deadline.reset();
+        f.kill_at = now + options_.kill_grace;
+        forget = true;
+      } else if (f.begun) {
+        kill_worker = true;
+      } else {
+        forget = true;
+      }
     }
     std::erase_if(worker.in_flight,
                   [&](const InFlight& f) { return f.job == id && !f.abandoned; });
+    if (forget) SendTo(worker, ToWorker{kProtocolVersion, ForgetTasks{id}});
     if (kill_worker) KillWorker(worker, StopReason::kKilled);
   }
   log_.info("job cancelled by {}: {} queued and {} running task(s)", Describe(caller.id),
@@ -427,7 +442,15 @@ void Supervisor::OnWorkerMessage(int32_t pid, const FromWorker& message) {
   } else if (const auto* report = std::get_if<WorkerReport>(&message.body)) {
     // Log records are written by the caller; here only outcomes matter.
     if (report->rss_bytes != 0) worker->rss_bytes = report->rss_bytes;
-    for (const CommandStarted& started : report->started) OnCommandStarted(*worker, started);
+    for (const DroppedTask& dropped : report->dropped) OnDropped(*worker, dropped);
+    for (const CommandStarted& started : report->started) {
+      const bool ended = std::any_of(
+          report->outcomes.begin(), report->outcomes.end(), [&](const Outcome& o) {
+            return o.job == started.job && o.index == started.index &&
+                   o.attempt == started.attempt;
+          });
+      OnCommandStarted(*worker, started, ended);
+    }
     for (const Outcome& outcome : report->outcomes) OnOutcome(*worker, outcome);
     if (!report->outcomes.empty()) MaybeRetire(*worker);
   }
@@ -492,7 +515,7 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
              outcome.value, outcome.error, worker.pid, outcome.duration_us, outcome.command);
 }
 
-void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started) {
+void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started, bool ended) {
   // Never signal "every process" (-1), our own group (0) or the worker's.
   if (started.pgid <= 1 || started.pgid == worker.pid) {
     log_.warn("worker[{}] pid {} reported an impossible process group {}; ignored", worker.slot,
@@ -511,7 +534,32 @@ void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started)
     io_.SignalGroup(started.pgid, SIGKILL);
     return;
   }
+  const bool unknown_until_now = it->pgid == 0;
   it->pgid = started.pgid;
+  // Cancelled before we knew its group (see Cancel): stopped now, unless
+  // the same report says it ended (its group id may be reused already).
+  if (it->abandoned && unknown_until_now && !ended) StopCommand(*it, clock_.Now());
+}
+
+void Supervisor::OnDropped(Worker& worker, const DroppedTask& dropped) {
+  auto it = std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
+                         [&](const InFlight& f) {
+                           return f.job == dropped.job && f.index == dropped.index &&
+                                  f.attempt == dropped.attempt;
+                         });
+  if (it == worker.in_flight.end()) return;  // a function task, dropped by us already
+  const bool abandoned = it->abandoned;
+  const InFlight task = *it;
+  worker.in_flight.erase(it);
+  BeginFront(worker, clock_.Now());
+  if (abandoned) return;
+  // Only tasks of a cancelled job are dropped; should a live one be, it runs
+  // elsewhere rather than being lost.
+  Job* job = FindJob(task.job);
+  if (job == nullptr) return;
+  log_.warn("worker[{}] pid {} dropped job {} task {}, which was not cancelled; queued again",
+            worker.slot, worker.pid, task.job, task.index);
+  RequeueTask(*job, task.index, /*attempt_counts=*/false);
 }
 
 bool Supervisor::StopCommand(InFlight& task, TimePoint now) {
@@ -528,7 +576,9 @@ void Supervisor::EscalateStoppedCommands(TimePoint now) {
     bool stuck = false;
     for (InFlight& f : worker.in_flight) {
       if (!f.abandoned || !f.kill_at || *f.kill_at > now) continue;
-      if (!f.sigkilled) {
+      if (f.pgid == 0) {
+        stuck = true;  // told to forget a command, the worker said nothing
+      } else if (!f.sigkilled) {
         log_.warn("worker[{}] pid {}: job {} task {}: the command outlived its {} ms of grace; "
                   "killing its process group {}",
                   worker.slot, worker.pid, f.job, f.index, options_.kill_grace.count(), f.pgid);
@@ -540,7 +590,7 @@ void Supervisor::EscalateStoppedCommands(TimePoint now) {
       }
     }
     if (stuck) {
-      log_.warn("worker[{}] pid {} does not report a killed command's end; killing it",
+      log_.warn("worker[{}] pid {} does not report a stopped command's end; killing it",
                 worker.slot, worker.pid);
       KillWorker(worker, StopReason::kKilled);
     }
@@ -809,18 +859,32 @@ void Supervisor::DispatchTasks() {
     for (Worker& worker : workers_) {
       if (!worker.ready || worker.retiring || worker.stop != StopReason::kNone) continue;
       if (pass == 0 && !worker.in_flight.empty()) continue;
+      // A worker still stopping a command gets nothing more until it ended.
+      if (std::any_of(worker.in_flight.begin(), worker.in_flight.end(),
+                      [](const InFlight& f) { return f.abandoned; })) {
+        continue;
+      }
       // Pass 0 gives an idle worker one task; pass 1 fills up its batch.
       const size_t limit = pass == 0 ? 1 : BatchLimit(worker, now);
+      // A worker running commands is topped up only once it holds half its
+      // batch or less: each message then carries two commands or more, and
+      // what it still holds outlasts the round trip. (Functions, often
+      // cheaper to run than a message, are topped up at every report.)
+      if (!worker.in_flight.empty() && worker.in_flight.front().command &&
+          worker.in_flight.size() * 2 > limit) {
+        continue;
+      }
       RunTasks run;
       while (worker.in_flight.size() + run.tasks.size() < limit) {
         std::optional<JobId> job_id = run_queue_.Peek();
         if (!job_id) break;
-        // A command runs alone on its worker: a cancel or timeout then stops
-        // exactly it, and no command waits behind another task.
+        // Commands wait only behind commands, and functions behind
+        // functions: a function's timeout or cancel kills its worker, which
+        // commands, stopped through their process groups, never need.
         const bool holds_some = !worker.in_flight.empty() || !run.tasks.empty();
         const bool holds_command = (!worker.in_flight.empty() && worker.in_flight.front().command) ||
                                    (!run.tasks.empty() && run.tasks.front().name == kCommandTaskName);
-        if (holds_some && (holds_command || FindJob(*job_id)->RunsCommands())) break;
+        if (holds_some && holds_command != FindJob(*job_id)->RunsCommands()) break;
         run_queue_.Next();
         Job& job = *FindJob(*job_id);
         std::optional<uint32_t> index = job.StartNext();
@@ -892,6 +956,7 @@ void Supervisor::BeginFront(Worker& worker, TimePoint now) {
   InFlight& f = worker.in_flight.front();
   f.begun = true;
   f.started = now;
+  if (f.abandoned) return;  // ended already: no timeout to watch
   const Job* job = FindJob(f.job);
   if (job != nullptr && job->timeout_us() != 0) f.deadline = now + Micros(job->timeout_us());
 }

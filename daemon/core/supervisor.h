@@ -166,12 +166,14 @@ class Supervisor {
     // its in_flight has begun (its clock runs, a crash is its fault); the
     // others wait in the worker and go back to the queue if it dies.
     bool begun = false;
-    bool command = false;  // an exec task: never batched with others
+    bool command = false;  // an exec task: batched only with other commands
     // A command task, once its worker reports the command's process group.
     int32_t pgid = 0;
-    // Set when we ended the task while its command still runs: the group has
-    // been sent SIGTERM (then SIGKILL at kill_at), and the entry stays only
-    // to keep the worker busy until it reports the command's end.
+    // Set when we ended the task while its command may still run: the group
+    // has been sent SIGTERM (then SIGKILL at kill_at); or, with no group
+    // known yet, the worker was told to forget the job (ForgetTasks) and
+    // kill_at bounds its answer. The entry stays only to keep the worker
+    // busy until it reports the task dropped, or the command's end.
     bool abandoned = false;
     bool sigkilled = false;
     std::optional<TimePoint> kill_at;
@@ -211,7 +213,9 @@ class Supervisor {
   void KillWorker(Worker& worker, StopReason reason);
   void OnReady(Worker& worker, const WorkerReady& ready);
   void OnOutcome(Worker& worker, const Outcome& outcome);
-  void OnCommandStarted(Worker& worker, const CommandStarted& started);
+  // `ended`: the same report carries the command's outcome.
+  void OnCommandStarted(Worker& worker, const CommandStarted& started, bool ended);
+  void OnDropped(Worker& worker, const DroppedTask& dropped);
   // Stops a running command task whose process group is known: SIGTERM now,
   // SIGKILL after the grace period. False when there is no group to signal
   // (not a command, or not started yet): then only killing the worker stops it.

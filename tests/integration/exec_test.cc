@@ -313,6 +313,35 @@ TEST_F(ExecTest, CancelKillsRunningCommandsAndTheirChildren) {
   ExpectNoLeftovers();
 }
 
+TEST_F(ExecTest, CommandsAWorkerHoldsForACancelledJobNeverRun) {
+  // Short commands first: the workers are then given commands in batches.
+  std::vector<std::string> warm = {"map", "--exec", "/bin/true"};
+  for (int i = 0; i < 20; ++i) warm.push_back(std::to_string(i));
+  ASSERT_EQ(jobd_->Jobctl(warm).exit_code, 0);
+  CommandResult sleeps = jobd_->Jobctl(
+      {"submit", "--shell", "--exec", "echo $$ > {}; exec sleep 300", Path("a.pid"), Path("b.pid")});
+  ASSERT_EQ(sleeps.exit_code, 0) << sleeps.err;
+  const pid_t a = PidFrom(Path("a.pid"));
+  const pid_t b = PidFrom(Path("b.pid"));
+  // Each worker takes touches to hold behind its sleep.
+  CommandResult touches = jobd_->Jobctl({"submit", "--exec", "touch", Path("1"), Path("2"),
+                                         Path("3"), Path("4")});
+  ASSERT_EQ(touches.exit_code, 0) << touches.err;
+  CommandResult cancelled =
+      jobd_->Jobctl({"--json", "cancel", touches.out.substr(0, touches.out.find('\n'))});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_EQ(OnlyResult(cancelled)["cancelled_queued"], 4);
+  // The sleeps end; the workers go on, and no touch ever ran.
+  ASSERT_EQ(jobd_->Jobctl({"cancel", sleeps.out.substr(0, sleeps.out.find('\n'))}).exit_code, 0);
+  EXPECT_TRUE(WaitForProcessGone(a, seconds(10)));
+  EXPECT_TRUE(WaitForProcessGone(b, seconds(10)));
+  EXPECT_EQ(jobd_->Jobctl({"map", "--exec", "/bin/true", "x", "y"}).exit_code, 0);
+  for (const char* name : {"1", "2", "3", "4"}) {
+    EXPECT_FALSE(std::filesystem::exists(Path(name))) << name;
+  }
+  ExpectNoLeftovers();
+}
+
 TEST_F(ExecTest, MemoryAndCpuLimitsApply) {
   // 200 MB under a 64 MB address-space limit: the allocation fails.
   CommandResult r = jobd_->Jobctl({"--json", "run", "--memory-limit", "64M", "--", "perl", "-e",

@@ -899,6 +899,146 @@ TEST_F(SupervisorTest, ImpossibleProcessGroupsAreNeverSignalled) {
   EXPECT_THAT(io_.killed, ElementsAre(100));  // stopped the only safe way
 }
 
+// Batches of commands: a worker holds its next commands, and a cancel takes
+// back the ones it has not begun (ForgetTasks) so that they never run.
+class CommandBatchTest : public SupervisorTest {
+ protected:
+  // One worker of credit 64 that has run a 1 ms command: it gets batches.
+  void StartWarm() {
+    Start(1);
+    Ready(100, 0, 64);
+    ASSERT_TRUE(Submit("w", 1, Commands({{"/bin/true"}})).ok());
+    supervisor_->Flush();
+    CommandEnded(100, io_.TasksSentTo(100).back(), kExited, "", "");
+  }
+  void Dropped(const std::vector<Assignment>& tasks) {
+    WorkerReport report;
+    for (const Assignment& a : tasks) report.dropped.push_back(DroppedTask{a.job, a.index, a.attempt});
+    supervisor_->OnWorkerMessage(100, FromWorker{kProtocolVersion, report});
+  }
+  // The messages to worker 100 that tell it to forget a job.
+  std::vector<JobId> Forgotten() {
+    std::vector<JobId> jobs;
+    for (const ToWorker& m : io_.to_workers[100]) {
+      if (const auto* forget = std::get_if<ForgetTasks>(&m.body)) jobs.push_back(forget->job);
+    }
+    return jobs;
+  }
+  WorkerState State() { return supervisor_->Workers()[0].state; }
+
+  static constexpr CommandEnd kExited{0, 0, 0, 0, false, false};
+  static constexpr CommandEnd kTerminated{-1, SIGTERM, 0, 0, false, false};
+};
+
+TEST_F(CommandBatchTest, ShortCommandsAreBatchedButNeverWithFunctions) {
+  StartWarm();
+  ASSERT_TRUE(Submit("c", 2, Commands({{"/bin/true"}, {"/bin/true"}, {"/bin/true"}, {"x"}})).ok());
+  supervisor_->Flush();
+  // 1 ms a command: the worker holds about 2 ms of them beyond the running one.
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(4));
+  ASSERT_TRUE(Submit("f", 3, Map("echo", {"x"})).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(4));  // no function behind commands
+  for (int i = 1; i <= 3; ++i) {
+    CommandEnded(100, io_.TasksSentTo(100)[i], kExited, "", "");
+    supervisor_->Flush();
+  }
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(5));  // the last command, still no function
+  EXPECT_EQ(io_.TasksSentTo(100)[4].name, kCommandTaskName);
+  // Once the commands are done, the function goes.
+  CommandEnded(100, io_.TasksSentTo(100)[4], kExited, "", "");
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(6));
+  EXPECT_EQ(io_.TasksSentTo(100)[5].name, "echo");
+}
+
+TEST_F(CommandBatchTest, CommandsAreToppedUpTwoOrMoreAMessage) {
+  StartWarm();
+  ASSERT_TRUE(Submit("c", 2, Commands({{"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}})).ok());
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(4));  // the warm-up, then three held
+  const size_t messages = io_.to_workers[100].size();
+  CommandEnded(100, io_.TasksSentTo(100)[1], kExited, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(4));  // still holds two of three
+  CommandEnded(100, io_.TasksSentTo(100)[2], kExited, "", "");
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(6));
+  EXPECT_EQ(io_.to_workers[100].size(), messages + 1);  // both in one message
+}
+
+TEST_F(CommandBatchTest, CancelTakesBackTheCommandsAWorkerHoldsSoTheyNeverRun) {
+  StartWarm();
+  auto job = Submit("c", 2, Commands({{"sleep", "1000"}, {"touch", "a"}, {"touch", "b"}}));
+  supervisor_->Flush();
+  const std::vector<Assignment> sent = io_.TasksSentTo(100);
+  ASSERT_THAT(sent, SizeIs(4));  // the warm-up, then all three held
+  CommandStartedIn(100, sent[1], 4242);
+  Result<CancelReply> reply = supervisor_->Cancel(job->job);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->stopped_running, 1u);
+  EXPECT_EQ(reply->cancelled_queued, 2u);
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4242, SIGTERM)));
+  EXPECT_THAT(Forgotten(), ElementsAre(job->job));
+  supervisor_->Flush();
+  bool done = false;
+  std::vector<TaskResult> results = io_.ResultsFor("c", &done);
+  EXPECT_THAT(results, SizeIs(3));
+  EXPECT_TRUE(done);
+  for (const TaskResult& r : results) EXPECT_EQ(r.status, TaskStatus::kCancelled);
+  // The worker is busy until it has dropped the two and the sleep ended.
+  Dropped({sent[2], sent[3]});
+  EXPECT_EQ(State(), WorkerState::kBusy);
+  CommandEnded(100, sent[1], kTerminated, "", "");
+  EXPECT_EQ(State(), WorkerState::kIdle);
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(3));
+  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(4));  // nothing sent again
+  EXPECT_TRUE(io_.killed.empty());
+}
+
+TEST_F(CommandBatchTest, ACommandTheWorkerBeganAsItWasCancelledIsStoppedThroughItsGroup) {
+  StartWarm();
+  auto job = Submit("c", 2, Commands({{"/bin/true"}, {"sleep", "1000"}}));
+  supervisor_->Flush();
+  const std::vector<Assignment> sent = io_.TasksSentTo(100);
+  ASSERT_THAT(sent, SizeIs(3));
+  ASSERT_TRUE(supervisor_->Cancel(job->job).ok());
+  EXPECT_THAT(Forgotten(), ElementsAre(job->job));
+  EXPECT_TRUE(io_.signalled.empty());  // no group known yet
+  // The worker had finished the first and begun the second before the
+  // forget came: its group is stopped as soon as it is known.
+  CommandEnded(100, sent[1], kExited, "", "");
+  CommandStartedIn(100, sent[2], 4343);
+  EXPECT_THAT(io_.signalled, ElementsAre(Pair(4343, SIGTERM)));
+  CommandEnded(100, sent[2], kTerminated, "", "");
+  supervisor_->Flush();
+  std::vector<TaskResult> results = io_.ResultsFor("c");
+  ASSERT_THAT(results, SizeIs(2));  // the cancels, not the late outcomes
+  for (const TaskResult& r : results) EXPECT_EQ(r.status, TaskStatus::kCancelled);
+  EXPECT_EQ(State(), WorkerState::kIdle);
+  EXPECT_TRUE(io_.killed.empty());
+}
+
+TEST_F(CommandBatchTest, AWorkerThatNeverAnswersAForgetIsKilled) {
+  options_.kill_grace = Millis(100);
+  StartWarm();
+  auto job = Submit("c", 2, Commands({{"sleep", "1000"}, {"touch", "a"}}));
+  supervisor_->Flush();
+  ASSERT_THAT(io_.TasksSentTo(100), SizeIs(3));
+  ASSERT_TRUE(supervisor_->Cancel(job->job).ok());
+  clock_.Advance(Millis(100));
+  Heartbeat(100);
+  supervisor_->OnTick();
+  EXPECT_THAT(io_.killed, ElementsAre(100));
+  EXPECT_TRUE(io_.signalled.empty());
+  supervisor_->OnWorkerExited(100, ExitStatus{true, SIGKILL});
+  supervisor_->Flush();
+  EXPECT_THAT(io_.ResultsFor("c"), SizeIs(2));  // nothing ends twice
+  EXPECT_EQ(supervisor_->Pong().running, 0u);
+  EXPECT_EQ(supervisor_->Pong().queued, 0u);
+}
+
 // ---- access: a job is its submitter's ------------------------------------
 
 // jobd runs as uid 990; group 50 is its --admin-group, which lists uid 1500.
@@ -1142,17 +1282,6 @@ TEST_F(BatchingTest, ATasksClockStartsWhenTheTaskBeforeItEnds) {
   clock_.Advance(Millis(100));
   supervisor_->OnTick();
   EXPECT_THAT(io_.killed, ElementsAre(100));
-}
-
-TEST_F(BatchingTest, CommandsAreNeverBatched) {
-  Start(1);
-  Ready(100, 0, 64);
-  ASSERT_TRUE(Submit("c", 1, Commands({{"a"}, {"b"}, {"c"}})).ok());
-  supervisor_->Flush();
-  const Assignment first = io_.TasksSentTo(100)[0];
-  CommandEnded(100, first, CommandEnd{0, 0, 1, 1, false, false}, "", "");
-  supervisor_->Flush();
-  EXPECT_THAT(io_.TasksSentTo(100), SizeIs(2));  // one at a time, however short
 }
 
 TEST_F(BatchingTest, CancelDropsTasksWaitingInABatchWithoutKillingTheWorker) {

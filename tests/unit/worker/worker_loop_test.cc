@@ -19,6 +19,7 @@
 #include "proto/codec.h"
 #include "util/record_sink.h"
 #include "worker/builtin_tasks.h"
+#include "worker/command_task.h"
 
 namespace jobd {
 namespace {
@@ -504,6 +505,72 @@ TEST_F(WorkerLoopTest, ShutdownWaitsForTheTaskItHolds) {
   ASSERT_EQ(gathered.outcomes.size(), 1u);
   EXPECT_EQ(gathered.outcomes[0].value, "released");
   EXPECT_EQ(gathered.logs.back().msg, "worker stopping");
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ForgetDropsTheJobsWaitingTasksAndSaysWhich) {
+  RegisterBlockTask();
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{3, 0, 1, "block", {}, std::nullopt},
+                                            Assignment{3, 1, 1, "echo", {"no"}, std::nullopt},
+                                            Assignment{4, 0, 1, "echo", {"yes"}, std::nullopt},
+                                            Assignment{3, 2, 2, "echo", {"no"}, std::nullopt}}}});
+  ASSERT_TRUE(WaitForBlockBody());
+  Send(ToWorker{kProtocolVersion, ForgetTasks{3}});
+  std::vector<DroppedTask> dropped;
+  while (dropped.empty()) {
+    std::optional<FromWorker> message = Receive();
+    ASSERT_TRUE(message.has_value()) << "no report of the dropped tasks";
+    if (const auto* report = std::get_if<WorkerReport>(&message->body)) {
+      EXPECT_TRUE(report->outcomes.empty());
+      dropped = report->dropped;
+    }
+  }
+  ASSERT_EQ(dropped.size(), 2u);
+  EXPECT_EQ(dropped[0].index, 1u);
+  EXPECT_EQ(dropped[1].index, 2u);
+  EXPECT_EQ(dropped[1].attempt, 2u);
+  // The begun task runs on; the other job's is kept.
+  ReleaseBlock();
+  Gathered gathered = Gather(2);
+  ASSERT_EQ(gathered.outcomes.size(), 2u);
+  EXPECT_EQ(gathered.outcomes[0].job, 3u);
+  EXPECT_EQ(gathered.outcomes[0].value, "released");
+  EXPECT_EQ(gathered.outcomes[1].job, 4u);
+  EXPECT_EQ(gathered.outcomes[1].value, "yes");
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
+  EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
+}
+
+TEST_F(WorkerLoopTest, ACommandsGroupIsReportedOnlyOnceItHasRunAWhile) {
+  RegisterCommandTask(registry_, 1 << 20);
+  Start();
+  ExpectReady();
+  Send(ToWorker{kProtocolVersion,
+                RunTasks{{Assignment{5, 0, 1, kCommandTaskName, {"/bin/true"}, std::nullopt}}}});
+  Gathered quick = Gather(1);
+  ASSERT_EQ(quick.outcomes.size(), 1u);
+  EXPECT_TRUE(quick.outcomes[0].ok);
+  // Over well before the delay: its outcome is all there is to say.
+  const auto half_delay = std::chrono::microseconds(WorkerLoop::kStartReportDelay) / 2;
+  if (quick.outcomes[0].duration_us < static_cast<uint64_t>(half_delay.count())) {
+    for (const WorkerReport& r : quick.reports) EXPECT_TRUE(r.started.empty());
+  }
+  // Still running after the delay: its group comes first, alone.
+  Send(ToWorker{kProtocolVersion, RunTasks{{Assignment{5, 1, 1, kCommandTaskName,
+                                                        {"/bin/sleep", "0.3"}, std::nullopt}}}});
+  Gathered slow = Gather(1);
+  ASSERT_EQ(slow.outcomes.size(), 1u);
+  std::vector<CommandStarted> started;
+  for (const WorkerReport& r : slow.reports) {
+    if (!r.outcomes.empty()) break;
+    started.insert(started.end(), r.started.begin(), r.started.end());
+  }
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].index, 1u);
+  EXPECT_GT(started[0].pgid, 1);
+  Send(ToWorker{kProtocolVersion, ShutdownWorker{}});
   EXPECT_EQ(WaitForExit(), WorkerLoop::kExitShutdown);
 }
 
