@@ -40,7 +40,10 @@ TaskRunner::~TaskRunner() {
 void TaskRunner::Submit(std::vector<Assignment> tasks) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (Assignment& task : tasks) queue_.push_back(std::move(task));
+    for (Assignment& task : tasks) {
+      if (task.name == kCommandTaskName) ++commands_held_;
+      queue_.push_back(std::move(task));
+    }
   }
   wake_.notify_all();
 }
@@ -50,6 +53,7 @@ std::vector<DroppedTask> TaskRunner::Forget(JobId job) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::erase_if(queue_, [&](const Assignment& task) {
     if (task.job != job) return false;
+    if (task.name == kCommandTaskName) --commands_held_;
     dropped.push_back(DroppedTask{task.job, task.index, task.attempt});
     return true;
   });
@@ -81,6 +85,11 @@ void TaskRunner::Release() {
 bool TaskRunner::idle() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return queue_.empty() && !in_flight_ && outcomes_.empty();
+}
+
+bool TaskRunner::holds_commands() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return commands_held_ != 0;
 }
 
 void TaskRunner::Notify() {
@@ -117,6 +126,7 @@ void TaskRunner::ThreadMain() {
       std::lock_guard<std::mutex> lock(mutex_);
       outcomes_.push_back(std::move(outcome));
       in_flight_ = false;
+      if (task.name == kCommandTaskName) --commands_held_;
       Notify();
     }
   }

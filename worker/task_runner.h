@@ -73,6 +73,9 @@ class TaskRunner {
   // True when the runner holds nothing: no task queued or running and no
   // outcome left to take.
   bool idle() const;
+  // True while a command task is queued or running: its start is not
+  // signalled on fd() (see TaskEvents.started), so the loop looks for it.
+  bool holds_commands() const;
 
  private:
   TaskRunner(const TaskRegistry& registry, spdlog::logger& logger, const PendingLogs& pending,
@@ -98,6 +101,7 @@ class TaskRunner {
   std::deque<Assignment> queue_;        // guarded by mutex_
   std::vector<CommandStarted> started_;  // guarded by mutex_
   std::vector<Outcome> outcomes_;       // guarded by mutex_
+  size_t commands_held_ = 0;            // guarded by mutex_: queued or running
   bool in_flight_ = false;              // guarded: popped, outcome not yet pushed
   bool awaiting_release_ = false;       // guarded
   bool released_ = false;               // guarded

@@ -96,14 +96,15 @@ int WorkerLoop::Run() {
     };
     Clock::time_point wake = std::min(next_heartbeat, LivenessDeadline());
     if (starts_due) wake = std::min(wake, *starts_due);
-    // Commands' starts do not wake us (see TaskRunner::fd): while tasks run,
-    // look for them at least every kStartReportDelay.
-    const bool busy = !runner_->idle();
-    if (busy) wake = std::min(wake, now + kStartReportDelay);
+    // Commands' starts do not wake us (see TaskRunner::fd): while it holds
+    // commands, look for them at least every kStartReportDelay. (A long
+    // function task then costs no wake-ups.)
+    const bool watch_starts = runner_->holds_commands();
+    if (watch_starts) wake = std::min(wake, now + kStartReportDelay);
     zmq::poll(items, 2, CeilMillis(wake - now));
 
     // Outcomes first: they are what the coordinator is waiting for.
-    if ((items[1].revents & ZMQ_POLLIN) != 0 || busy) HandleTaskEvents();
+    if ((items[1].revents & ZMQ_POLLIN) != 0 || watch_starts) HandleTaskEvents();
     if ((items[0].revents & ZMQ_POLLIN) != 0) {
       if (const int code = HandleMessages(Clock::now()); code >= 0) return code;
     }

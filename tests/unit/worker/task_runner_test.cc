@@ -192,5 +192,19 @@ TEST_F(TaskRunnerTest, ACommandThatCannotStartSaysWhyAndHasNoEnd) {
   EXPECT_FALSE(outcomes[0].command.has_value());
 }
 
+TEST_F(TaskRunnerTest, HoldsCommandsWhileOneIsQueuedOrRunningOnly) {
+  MakeRunner();
+  EXPECT_FALSE(runner_->holds_commands());
+  runner_->Submit({Assignment{1, 0, 1, "count", {}, std::nullopt}});
+  EXPECT_FALSE(runner_->holds_commands()) << "a function's start needs no watching";
+  RunAll(1);
+  runner_->Submit({Assignment{2, 0, 1, kCommandTaskName, {"/bin/true"}, std::nullopt},
+                   Assignment{3, 0, 1, kCommandTaskName, {"/bin/true"}, std::nullopt}});
+  EXPECT_TRUE(runner_->holds_commands());
+  const std::vector<DroppedTask> dropped = runner_->Forget(3);
+  RunAll(2 - dropped.size());
+  EXPECT_FALSE(runner_->holds_commands()) << dropped.size() << " dropped";
+}
+
 }  // namespace
 }  // namespace jobd
