@@ -59,7 +59,16 @@ ALTER TABLE jobs ADD COLUMN owner_uid INTEGER;
 ALTER TABLE jobs ADD COLUMN owner_key TEXT;
 )sql";
 
-constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2, kVersion3};
+// Version 4: a job's task specs packed in its row (specs_codec.h), so a new
+// job is one row. Task rows then exist only for tasks that have started;
+// their name and args are '' and x'' (the specs hold them). NULL for jobs
+// stored before, whose tasks all have rows with their names and args.
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE jobs ADD COLUMN tasks BLOB;
+)sql";
+
+constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2, kVersion3,
+                                                                 kVersion4};
 
 }  // namespace
 

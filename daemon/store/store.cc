@@ -11,6 +11,7 @@
 #include "daemon/store/args_codec.h"
 #include "daemon/store/command_codec.h"
 #include "daemon/store/schema.h"
+#include "daemon/store/specs_codec.h"
 
 namespace jobd {
 namespace {
@@ -165,29 +166,44 @@ Status Store::Prepare() {
   const std::pair<Statement*, const char*> statements[] = {
       {&insert_job_,
        "INSERT INTO jobs (id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
       {&insert_task_,
        "INSERT INTO tasks (job_id, idx, name, args, attempts, running, status, result, error,"
        " pid, duration_us, seq, command_end)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
-      {&start_task_, "UPDATE tasks SET attempts = ?3, running = 1 WHERE job_id = ?1 AND idx = ?2"},
+       " VALUES (?1, ?2, '', x'', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+      // A task's row is made by its first start (or its result). The SELECT
+      // makes nothing for a job not stored, nor for a task of a job from
+      // before schema version 4 that has no row: updates of tasks not stored
+      // change nothing. length(tasks) tests for NULL without reading the blob.
+      {&start_task_,
+       "INSERT INTO tasks (job_id, idx, name, args, attempts, running)"
+       " SELECT id, ?2, '', x'', ?3, 1 FROM jobs WHERE id = ?1 AND (length(tasks) IS NOT NULL"
+       "   OR EXISTS (SELECT 1 FROM tasks WHERE job_id = ?1 AND idx = ?2))"
+       " ON CONFLICT (job_id, idx) DO UPDATE SET attempts = excluded.attempts, running = 1"},
       {&requeue_task_,
        "UPDATE tasks SET attempts = ?3, running = 0 WHERE job_id = ?1 AND idx = ?2"},
       {&finish_task_,
-       "UPDATE tasks SET attempts = ?3, running = 0, status = ?4, result = ?5, error = ?6,"
-       " pid = ?7, duration_us = ?8, seq = ?9, command_end = ?10 WHERE job_id = ?1 AND idx = ?2"},
+       "INSERT INTO tasks (job_id, idx, name, args, attempts, running, status, result, error,"
+       " pid, duration_us, seq, command_end)"
+       " SELECT id, ?2, '', x'', ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM jobs"
+       " WHERE id = ?1 AND (length(tasks) IS NOT NULL"
+       "   OR EXISTS (SELECT 1 FROM tasks WHERE job_id = ?1 AND idx = ?2))"
+       " ON CONFLICT (job_id, idx) DO UPDATE SET attempts = excluded.attempts, running = 0,"
+       " status = excluded.status, result = excluded.result, error = excluded.error,"
+       " pid = excluded.pid, duration_us = excluded.duration_us, seq = excluded.seq,"
+       " command_end = excluded.command_end"},
       {&finish_job_, "UPDATE jobs SET finished_unix_us = ?2 WHERE id = ?1"},
       {&select_jobs_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key FROM jobs"
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks FROM jobs"
        " WHERE finished_unix_us IS NULL OR id IN (SELECT id FROM jobs"
        "   WHERE finished_unix_us IS NOT NULL"
        "   ORDER BY finished_unix_us DESC, id DESC LIMIT ?1)"
        " ORDER BY id"},
       {&select_job_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key FROM jobs"
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks FROM jobs"
        " WHERE id = ?1"},
       {&select_tasks_,
        "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq,"
@@ -338,62 +354,60 @@ Status Store::CreateJob(const JobCreated& created) {
   } else {
     insert_job_.BindNull(11);
   }
+  // Every task's name and args go in the job's row, however many tasks.
+  // The supervisor's specs are read where they are, not copied.
+  std::string specs;
+  if (created.specs != nullptr) {
+    specs = EncodeSpecs(*created.specs);
+  } else {
+    for (uint32_t i = 0; i < job.tasks.size(); ++i) {
+      if (job.tasks[i].index != i) {
+        return Status::Failed("apply JobCreated (job " + std::to_string(job.id) + "): task " +
+                              std::to_string(i) + " has index " +
+                              std::to_string(job.tasks[i].index) + "; tasks must be by index");
+      }
+    }
+    specs = EncodeSpecs(job.tasks);
+  }
+  insert_job_.BindBlob(12, specs);
   Status status =
       Run(insert_job_, [&] { return "apply JobCreated (job " + std::to_string(job.id) + ")"; });
-  if (!status.ok()) return status;
+  if (!status.ok() || created.specs != nullptr) return status;  // specs: every task queued
 
-  std::string args;  // reused: one allocation for the whole job
-  if (created.specs == nullptr) {
-    for (const StoredTask& task : job.tasks) {
-      args = EncodeArgs(task.args);
-      status = InsertTask(job.id, task, task.name, args);
-      if (!status.ok()) return status;
-    }
-    return Status::Ok();
-  }
-  // The hot path of a big submission: every task queued, read from the
-  // specs the job shares with us.
-  const TaskSpecs& specs = *created.specs;
-  StoredTask task;  // queued, attempt 0; name and args passed apart
-  for (uint32_t i = 0; i < specs.size(); ++i) {
-    args.clear();
-    for (uint32_t a = 0; a < specs.arg_count(i); ++a) AppendEncodedArg(args, specs.arg(i, a));
-    task.index = i;
-    status = InsertTask(job.id, task, specs.own_name(i), args);
+  // Tasks passed with progress (a copied job) get the row a start would give them.
+  for (const StoredTask& task : job.tasks) {
+    if (task.attempts == 0 && !task.running && !task.finished) continue;
+    status = InsertTask(job.id, task);
     if (!status.ok()) return status;
   }
   return Status::Ok();
 }
 
-// One prepared insert, rebound per task; `name` and `args` (encoded) stand
-// for the task's own.
-Status Store::InsertTask(JobId job, const StoredTask& task, std::string_view name,
-                         std::string_view args) {
+// The row of a task that has started; its name and args are in the job's specs.
+Status Store::InsertTask(JobId job, const StoredTask& task) {
   insert_task_.BindInt(1, AsInt(job));
   insert_task_.BindInt(2, task.index);
-  insert_task_.BindText(3, name);
-  insert_task_.BindBlob(4, args);
-  insert_task_.BindInt(5, task.attempts);
-  insert_task_.BindInt(6, task.running ? 1 : 0);
+  insert_task_.BindInt(3, task.attempts);
+  insert_task_.BindInt(4, task.running ? 1 : 0);
   std::string command_end;  // outlives the Step (bindings are not copied)
   if (task.finished) {
     const StoredTask::Final& final = *task.finished;
-    insert_task_.BindInt(7, static_cast<int64_t>(final.status));
-    insert_task_.BindBlob(8, final.result);
-    insert_task_.BindBlob(9, final.error);
-    insert_task_.BindInt(10, final.pid);
-    insert_task_.BindInt(11, AsInt(final.duration_us));
-    insert_task_.BindInt(12, AsInt(final.seq));
+    insert_task_.BindInt(5, static_cast<int64_t>(final.status));
+    insert_task_.BindBlob(6, final.result);
+    insert_task_.BindBlob(7, final.error);
+    insert_task_.BindInt(8, final.pid);
+    insert_task_.BindInt(9, AsInt(final.duration_us));
+    insert_task_.BindInt(10, AsInt(final.seq));
     if (final.command) {
       command_end = EncodeCommandEnd(*final.command);
-      insert_task_.BindBlob(13, command_end);
+      insert_task_.BindBlob(11, command_end);
     }
   }  // else NULLs: Reset cleared the bindings
   return Run(insert_task_,
              [&] { return "apply JobCreated (task " + TaskName(job, task.index) + ")"; });
 }
 
-Result<StoredJob> Store::ReadJobRow(Statement& stmt) {
+Result<StoredJob> Store::ReadJobRow(Statement& stmt, bool& packed) {
   StoredJob job;
   job.id = AsU64(stmt.Int(0));
   job.default_task = stmt.Text(1);
@@ -412,22 +426,39 @@ Result<StoredJob> Store::ReadJobRow(Statement& stmt) {
   // Both NULL: stored before owners were (schema version 2 or older).
   if (!stmt.IsNull(9)) job.owner.uid = static_cast<uint32_t>(stmt.Int(9));
   if (!stmt.IsNull(10)) job.owner.key = stmt.Text(10);
+  // NULL: stored before packed specs (schema version 3 or older); the task
+  // rows hold every task.
+  packed = !stmt.IsNull(11);
+  if (packed) {
+    std::optional<std::vector<StoredTask>> tasks = DecodeSpecs(stmt.Text(11));
+    if (!tasks) {
+      return CorruptStore(path_, "job " + std::to_string(job.id) + " has malformed task specs");
+    }
+    job.tasks = std::move(*tasks);
+  }
   return job;
 }
 
-Status Store::ReadTasks(StoredJob& job) {
+Status Store::ReadTasks(StoredJob& job, bool packed) {
   ResetOnExit reset(select_tasks_);
   select_tasks_.BindInt(1, AsInt(job.id));
   int rc;
   while ((rc = select_tasks_.Step()) == SQLITE_ROW) {
-    StoredTask& task = job.tasks.emplace_back();
-    task.index = AsU32(select_tasks_.Int(0));
-    task.name = select_tasks_.Text(1);
-    std::optional<std::vector<std::string>> args = DecodeArgs(select_tasks_.Text(2));
-    if (!args) {
-      return CorruptStore(path_, "task " + TaskName(job.id, task.index) + " has malformed args");
+    const uint32_t index = AsU32(select_tasks_.Int(0));
+    if (packed && index >= job.tasks.size()) {
+      continue;  // an update of a task the job does not have: it changes nothing
     }
-    task.args = std::move(*args);
+    // A packed job's tasks are all there, queued: a row adds its progress.
+    StoredTask& task = packed ? job.tasks[index] : job.tasks.emplace_back();
+    if (!packed) {
+      task.index = index;
+      task.name = select_tasks_.Text(1);
+      std::optional<std::vector<std::string>> args = DecodeArgs(select_tasks_.Text(2));
+      if (!args) {
+        return CorruptStore(path_, "task " + TaskName(job.id, task.index) + " has malformed args");
+      }
+      task.args = std::move(*args);
+    }
     task.attempts = AsU32(select_tasks_.Int(3));
     task.running = select_tasks_.Int(4) != 0;
     if (!select_tasks_.IsNull(5)) {
@@ -463,18 +494,21 @@ Result<std::vector<StoredJob>> Store::LoadJobs(size_t max_finished_jobs) {
   Status status = Exec(db_.get(), path_, "BEGIN");
   if (!status.ok()) return status;
   std::vector<StoredJob> jobs;
+  std::vector<bool> packed;  // per job: see ReadJobRow
   {
     ResetOnExit reset(select_jobs_);
     const auto max_int = static_cast<size_t>(std::numeric_limits<int64_t>::max());
     select_jobs_.BindInt(1, static_cast<int64_t>(std::min(max_finished_jobs, max_int)));
     int rc;
     while ((rc = select_jobs_.Step()) == SQLITE_ROW) {
-      Result<StoredJob> job = ReadJobRow(select_jobs_);
+      bool job_packed = false;
+      Result<StoredJob> job = ReadJobRow(select_jobs_, job_packed);
       if (!job.ok()) {
         RollbackIfOpen();
         return job.status();
       }
       jobs.push_back(std::move(*job));
+      packed.push_back(job_packed);
     }
     if (rc != SQLITE_DONE) {
       Status error = SqliteError(db_.get(), path_, "load jobs");
@@ -482,8 +516,8 @@ Result<std::vector<StoredJob>> Store::LoadJobs(size_t max_finished_jobs) {
       return error;
     }
   }
-  for (StoredJob& job : jobs) {
-    status = ReadTasks(job);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    status = ReadTasks(jobs[i], packed[i]);
     if (!status.ok()) {
       RollbackIfOpen();
       return status;
@@ -498,12 +532,13 @@ Result<std::optional<StoredJob>> Store::LoadJob(JobId id) {
   Status status = Exec(db_.get(), path_, "BEGIN");
   if (!status.ok()) return status;
   std::optional<StoredJob> job;
+  bool packed = false;
   {
     ResetOnExit reset(select_job_);
     select_job_.BindInt(1, AsInt(id));
     const int rc = select_job_.Step();
     if (rc == SQLITE_ROW) {
-      Result<StoredJob> row = ReadJobRow(select_job_);
+      Result<StoredJob> row = ReadJobRow(select_job_, packed);
       if (!row.ok()) {
         RollbackIfOpen();
         return row.status();
@@ -515,7 +550,7 @@ Result<std::optional<StoredJob>> Store::LoadJob(JobId id) {
       return error;
     }
   }
-  if (job) status = ReadTasks(*job);
+  if (job) status = ReadTasks(*job, packed);
   if (!status.ok()) {
     RollbackIfOpen();
     return status;

@@ -76,13 +76,13 @@ class Store {
   };
   Status ApplyOne(const StoreOp& op);
   Status CreateJob(const JobCreated& created);
-  Status InsertTask(JobId job, const StoredTask& task, std::string_view name,
-                    std::string_view args);
+  Status InsertTask(JobId job, const StoredTask& task);
   Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
   Status Commit();
   // Reads the current row of a job query (the columns of select_jobs_).
-  Result<StoredJob> ReadJobRow(Statement& stmt);
-  Status ReadTasks(StoredJob& job);
+  // `packed`: its tasks came from the row's specs, and task rows add progress.
+  Result<StoredJob> ReadJobRow(Statement& stmt, bool& packed);
+  Status ReadTasks(StoredJob& job, bool packed);
   void RollbackIfOpen();
 
   const std::string path_;

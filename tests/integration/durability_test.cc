@@ -194,8 +194,9 @@ TEST(DurabilityTest, CorruptOrNewerStoreIsRefusedAndLeftUntouched) {
 }
 
 TEST(DurabilityTest, FullDiskRefusesSubmissionsWhileWorkGoesOn) {
-  // A file-size limit makes the store's writes fail as on a full disk.
-  auto jobd = Jobd::Start({}, 2, {"/usr/bin/prlimit", "--fsize=1500000", "--"});
+  // A file-size limit makes the store's writes fail as on a full disk: the
+  // big job's packed task specs (about 1.3 MB) do not fit.
+  auto jobd = Jobd::Start({}, 2, {"/usr/bin/prlimit", "--fsize=1000000", "--"});
   ASSERT_NE(jobd, nullptr);
   CommandResult small = jobd->Jobctl({"--json", "map", "echo", "fits"});
   ASSERT_EQ(small.exit_code, 0) << small.err;

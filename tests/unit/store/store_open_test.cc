@@ -35,6 +35,19 @@ void RunSql(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The file's schema version, read as another program would.
+int64_t FileVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  const int64_t version = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return version;
+}
+
 // A store with some jobs in it, closed cleanly (its WAL checkpointed away).
 void MakeStore(const std::string& path, int jobs) {
   Result<std::unique_ptr<Store>> store = Store::Open(path);
@@ -162,16 +175,56 @@ TEST_F(StoreOpenTest, MigratesAVersion2StoreItsJobsOwnedByNobody) {
     ASSERT_TRUE(back.ok() && back->has_value());
     EXPECT_EQ((*back)->owner.uid, std::optional<uint32_t>(1000));
   }
-  // The file says version 3 now.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 3);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  EXPECT_EQ(kSchemaVersion, 3);
+  // The file has the current version now.
+  EXPECT_EQ(FileVersion(path_), kSchemaVersion);
+}
+
+TEST_F(StoreOpenTest, MigratesAVersion3StoreItsJobsLoadingFromTheirTaskRows) {
+  // A store as jobd wrote it before packed task specs: schema 3, one row per
+  // task. Job 4 finished; job 5 has a started task and a queued one.
+  RunSql(path_, std::string(Migrations()[0]) + Migrations()[1] + Migrations()[2] +
+                    "INSERT INTO jobs VALUES (4, 'echo', 1, 0, 0, 0, 1000, 2000, NULL, 1000,"
+                    " NULL);"
+                    "INSERT INTO tasks VALUES (4, 0, '', x'0100000061', 1, 0, 0, 'a', '', 9, 5,"
+                    " 0, NULL);"
+                    "INSERT INTO jobs VALUES (5, 'echo', 1, 0, 0, 0, 1000, NULL, NULL, 1000,"
+                    " NULL);"
+                    "INSERT INTO tasks VALUES (5, 0, 'shell', x'0100000062', 1, 1, NULL, NULL,"
+                    " NULL, NULL, NULL, NULL, NULL);"
+                    "INSERT INTO tasks VALUES (5, 1, '', x'0100000063', 0, 0, NULL, NULL, NULL,"
+                    " NULL, NULL, NULL, NULL);"
+                    "PRAGMA user_version = 3;");
+  {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(10);
+    ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+    ASSERT_EQ(jobs->size(), 2u);
+    const StoredJob& finished = (*jobs)[0];
+    ASSERT_EQ(finished.tasks.size(), 1u);
+    EXPECT_EQ(finished.owner.uid, std::optional<uint32_t>(1000));
+    ASSERT_TRUE(finished.tasks[0].finished.has_value());
+    EXPECT_EQ(finished.tasks[0].finished->result, "a");
+    const StoredJob& running = (*jobs)[1];
+    ASSERT_EQ(running.tasks.size(), 2u);
+    EXPECT_EQ(running.tasks[0].name, "shell");
+    EXPECT_EQ(running.tasks[0].args, std::vector<std::string>{"b"});
+    EXPECT_TRUE(running.tasks[0].running);
+    EXPECT_EQ(running.tasks[0].attempts, 1u);
+    EXPECT_EQ(running.tasks[1].args, std::vector<std::string>{"c"});
+    EXPECT_FALSE(running.tasks[1].running);
+    // An old job's rows take the updates that rows of new jobs would.
+    StoredTask::Final final;
+    final.result = "done";
+    ASSERT_TRUE((*store)->Apply({TaskFinished{5, 1, 1, final}}).ok());
+    Result<std::optional<StoredJob>> back = (*store)->LoadJob(5);
+    ASSERT_TRUE(back.ok() && back->has_value()) << back.status().message();
+    ASSERT_EQ((*back)->tasks.size(), 2u);
+    EXPECT_EQ((*back)->tasks[1].args, std::vector<std::string>{"c"});
+    ASSERT_TRUE((*back)->tasks[1].finished.has_value());
+    EXPECT_EQ((*back)->tasks[1].finished->result, "done");
+  }
+  EXPECT_EQ(FileVersion(path_), kSchemaVersion);
 }
 
 TEST_F(StoreOpenTest, RefusesRandomBytes) {

@@ -66,6 +66,14 @@ class StoreTest : public ::testing::Test {
     return count;
   }
 
+  // Runs SQL with a separate connection, as another program would.
+  void RunSql(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   TempDir dir_;
   const std::string path_;
   std::unique_ptr<Store> store_;
@@ -86,6 +94,54 @@ TEST_F(StoreTest, JobCreatedFromSpecsStoresTheSameRowsAsFromTasks) {
   StoredJob settings = job;
   settings.tasks.clear();
   Apply({JobCreated(settings, TaskSpecs::FromStored(job))});
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  ExpectSameJob(loaded[0], job);
+}
+
+// A new job is one row: its tasks get rows of their own once they start.
+TEST_F(StoreTest, AJobFromSpecsHasNoTaskRowsUntilATaskStarts) {
+  StoredJob job = MakeJob(4, 4);
+  job.tasks[3].name = "shell";
+  job.tasks[3].args = {"a b", ""};
+  StoredJob settings = job;
+  settings.tasks.clear();
+  Apply({JobCreated(settings, TaskSpecs::FromStored(job))});
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 0);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM jobs WHERE tasks IS NOT NULL"), 1);
+
+  const StoredTask::Final final{TaskStatus::kOk, "r", "", 5, 6, 0, std::nullopt};
+  Apply({TaskStarted{4, 1, 1}});
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 1);
+  Apply({TaskStarted{4, 2, 1}, TaskFinished{4, 1, 1, final}, TaskStarted{4, 3, 1},
+         TaskRequeued{4, 3, 1}});
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 3);  // task 0 never started
+
+  Reopen();
+  job.tasks[1].attempts = 1;
+  job.tasks[1].finished = final;
+  job.tasks[2].attempts = 1;
+  job.tasks[2].running = true;
+  job.tasks[3].attempts = 1;  // requeued
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 1u);
+  ExpectSameJob(loaded[0], job);
+  Result<std::optional<StoredJob>> one = store_->LoadJob(4);
+  ASSERT_TRUE(one.ok() && one->has_value()) << one.status().message();
+  ExpectSameJob(**one, job);
+}
+
+// Tasks passed with progress of their own (a copied job) keep it.
+TEST_F(StoreTest, AJobCreatedWithStartedAndFinishedTasksKeepsThem) {
+  StoredJob job = MakeJob(2, 3);
+  job.tasks[0].attempts = 2;
+  job.tasks[0].running = true;
+  job.tasks[2].attempts = 1;
+  job.tasks[2].finished = StoredTask::Final{TaskStatus::kFailed, "", "e", 7, 8, 0,
+                                            CommandEnd{1, 0, 10, 20, false, false}};
+  Apply({JobCreated{job}});
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 2);
   Reopen();
   std::vector<StoredJob> loaded = Load();
   ASSERT_EQ(loaded.size(), 1u);
@@ -194,10 +250,16 @@ TEST_F(StoreTest, LoadKeepsNewestFinishedJobsAndAllUnfinished) {
 }
 
 TEST_F(StoreTest, DeleteFinishedBeforeRemovesOldFinishedJobsAndTheirTasksOnly) {
+  const StoredTask::Final final{TaskStatus::kOk, "r", "", 5, 6, 0, std::nullopt};
   CreateFinished(1, 100);
   CreateFinished(2, 200);
   Apply({JobCreated{MakeJob(3, 4)}});
   CreateFinished(4, 300);
+  // Task rows exist once tasks have started: two each for jobs 1 and 4.
+  for (JobId id : {1, 4}) {
+    Apply({TaskFinished{id, 0, 1, final}, TaskFinished{id, 1, 1, final}});
+  }
+  Apply({TaskStarted{3, 2, 1}});
 
   Result<size_t> removed = store_->DeleteFinishedBefore(250);
   ASSERT_TRUE(removed.ok()) << removed.status().message();
@@ -207,7 +269,7 @@ TEST_F(StoreTest, DeleteFinishedBeforeRemovesOldFinishedJobsAndTheirTasksOnly) {
   EXPECT_EQ(loaded[0].tasks.size(), 4u);
   EXPECT_EQ(loaded[1].tasks.size(), 2u);
   EXPECT_EQ(CountRows("SELECT count(*) FROM tasks WHERE job_id IN (1, 2)"), 0);
-  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 6);
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 3);
 
   removed = store_->DeleteFinishedBefore(250);
   ASSERT_TRUE(removed.ok());
@@ -249,7 +311,8 @@ TEST_F(StoreTest, ApplyIsAllOrNothing) {
   std::vector<StoredJob> loaded = Load();
   ASSERT_EQ(loaded.size(), 1u);
   ExpectSameJob(loaded[0], MakeJob(1, 2));
-  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 2);
+  // Job 1's queued tasks have no rows; its rolled-back updates wrote none.
+  EXPECT_EQ(CountRows("SELECT count(*) FROM tasks"), 0);
 
   // The failed transaction was rolled back, not left open.
   Apply({JobCreated{MakeJob(2)}});
@@ -289,17 +352,32 @@ TEST_F(StoreTest, CommittedOpsSurviveACrash) {
 
 TEST_F(StoreTest, MalformedArgsAreReportedNotLoaded) {
   Apply({JobCreated{MakeJob(1)}});
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, "UPDATE tasks SET args = x'05000000ab'", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  // A job as stored before schema version 4: its tasks' args in their rows.
+  RunSql(
+      "UPDATE jobs SET tasks = NULL;"
+      "INSERT INTO tasks (job_id, idx, name, args, attempts, running)"
+      " VALUES (1, 0, '', x'05000000ab', 0, 0)");
   Result<std::vector<StoredJob>> jobs = store_->LoadJobs(kAll);
   ASSERT_FALSE(jobs.ok());
   EXPECT_EQ(jobs.status().message(), "store " + path_ +
                                          " is corrupt (task 1/0 has malformed args); move it "
                                          "away to start with an empty store");
   Apply({JobCreated{MakeJob(2)}});  // the read transaction was closed
+}
+
+TEST_F(StoreTest, MalformedTaskSpecsAreReportedNotLoaded) {
+  Apply({JobCreated{MakeJob(1)}});
+  RunSql("UPDATE jobs SET tasks = x'0105000000ab'");
+  const std::string expected = "store " + path_ +
+                               " is corrupt (job 1 has malformed task specs); move it away to "
+                               "start with an empty store";
+  Result<std::vector<StoredJob>> jobs = store_->LoadJobs(kAll);
+  ASSERT_FALSE(jobs.ok());
+  EXPECT_EQ(jobs.status().message(), expected);
+  Result<std::optional<StoredJob>> job = store_->LoadJob(1);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().message(), expected);
+  Apply({JobCreated{MakeJob(2)}});  // the read transactions were closed
 }
 
 TEST_F(StoreTest, EmptyApplyIsOk) { Apply({}); }
