@@ -77,6 +77,9 @@ class Store {
   Status ApplyOne(const StoreOp& op);
   Status CreateJob(const JobCreated& created);
   Status InsertTask(JobId job, const StoredTask& task);
+  template <typename Bind>
+  Status WriteTask(Statement& upsert, Statement& update, JobId job, uint32_t index,
+                   const char* what, Bind bind);
   Status UpdateTask(Statement& stmt, JobId job, uint32_t index, const char* what);
   Status Commit();
   // Reads the current row of a job query (the columns of select_jobs_).
@@ -92,9 +95,11 @@ class Store {
   uint64_t superseded_ = 0;
   Statement insert_job_;
   Statement insert_task_;
-  Statement start_task_;
+  Statement start_task_;  // upserts for packed jobs' tasks
+  Statement start_row_;   // updates of rows of jobs from before packed specs
   Statement requeue_task_;
   Statement finish_task_;
+  Statement finish_row_;
   Statement finish_job_;
   Statement select_jobs_;
   Statement select_tasks_;
