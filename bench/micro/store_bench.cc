@@ -68,7 +68,8 @@ StoredJob EchoJob(JobId id, int64_t tasks) {
 }
 
 // One new job of N tasks per transaction (what a stored submit waits for),
-// its tasks passed as the supervisor passes them: the job's TaskSpecs.
+// its tasks passed as the supervisor passes them: the job's TaskSpecs. One
+// row whatever N: the specs are packed into it (specs_codec.h).
 void BM_StoreJobCreated(benchmark::State& state) {
   TempStore store;
   JobId id = 1;
@@ -86,6 +87,8 @@ void BM_StoreJobCreated(benchmark::State& state) {
 BENCHMARK(BM_StoreJobCreated)->Arg(1)->Arg(10'000)->UseRealTime();
 
 // One group commit of N ops: N/2 tasks started and finished. Items are ops.
+// The job's tasks are packed in its row (schema version 4): the first pass
+// over them inserts their rows, later passes update them.
 void BM_StoreCommitBatch(benchmark::State& state) {
   constexpr int64_t kTasks = 100'000;
   TempStore store;
