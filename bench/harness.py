@@ -241,7 +241,7 @@ class Bench:
             "scaling_tasks": 40 if q else 200,
             "queued": args.large or (50_000 if q else 1_000_000),
             "pings": 200 if q else 2_000,
-            "stream": 5_000 if q else 50_000,
+            "stream": 50_000 if q else 500_000,  # outlasts the pings taken while it runs
             "commands": 200 if q else 2_000,
         }
 
@@ -529,7 +529,10 @@ class Bench:
                 except (Timeout, RunError) as e:
                     fail(busy, e)
                 j.cancel_all()
-                # Pings from a second client while a no-op job streams through.
+            # Pings from a second client while a no-op job streams through, on
+            # a fresh jobd: the cancel above leaves the store thread writing a
+            # million cancelled results for a while.
+            with Jobd(self) as j:
                 try:
                     j.wait_for(lambda p: p["running"] == 0 and p["queued"] == 0, 30, "idle")
                     mapper = subprocess.Popen(
