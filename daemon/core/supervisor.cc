@@ -480,12 +480,16 @@ void Supervisor::OnReady(Worker& worker, const WorkerReady& ready) {
   }
 }
 
+std::deque<Supervisor::InFlight>::iterator Supervisor::FindInFlight(Worker& worker, JobId job,
+                                                                   uint32_t index,
+                                                                   uint32_t attempt) {
+  return std::find_if(worker.in_flight.begin(), worker.in_flight.end(), [&](const InFlight& f) {
+    return f.job == job && f.index == index && f.attempt == attempt;
+  });
+}
+
 void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
-  auto it = std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
-                         [&](const InFlight& f) {
-                           return f.job == outcome.job && f.index == outcome.index &&
-                                  f.attempt == outcome.attempt;
-                         });
+  auto it = FindInFlight(worker, outcome.job, outcome.index, outcome.attempt);
   if (it == worker.in_flight.end()) {
     // Normal for a task that was cancelled or timed out just as it ended.
     log_.debug("worker[{}] pid {} reported job {} task {} attempt {}, which is no longer its",
@@ -522,11 +526,7 @@ void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started,
               worker.pid, started.pgid);
     return;
   }
-  auto it = std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
-                         [&](const InFlight& f) {
-                           return f.job == started.job && f.index == started.index &&
-                                  f.attempt == started.attempt;
-                         });
+  auto it = FindInFlight(worker, started.job, started.index, started.attempt);
   if (it == worker.in_flight.end() || worker.stop == StopReason::kKilled ||
       worker.stop == StopReason::kLost) {
     // The task ended (or its worker was killed) before we heard of the
@@ -542,11 +542,7 @@ void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started,
 }
 
 void Supervisor::OnDropped(Worker& worker, const DroppedTask& dropped) {
-  auto it = std::find_if(worker.in_flight.begin(), worker.in_flight.end(),
-                         [&](const InFlight& f) {
-                           return f.job == dropped.job && f.index == dropped.index &&
-                                  f.attempt == dropped.attempt;
-                         });
+  auto it = FindInFlight(worker, dropped.job, dropped.index, dropped.attempt);
   if (it == worker.in_flight.end()) return;  // a function task, dropped by us already
   const bool abandoned = it->abandoned;
   const InFlight task = *it;

@@ -212,6 +212,9 @@ class Supervisor {
   void ScheduleRestart(Worker& worker);
   void KillWorker(Worker& worker, StopReason reason);
   void OnReady(Worker& worker, const WorkerReady& ready);
+  // The entry for attempt `attempt` of task `index` of `job`, or end().
+  static std::deque<InFlight>::iterator FindInFlight(Worker& worker, JobId job, uint32_t index,
+                                                     uint32_t attempt);
   void OnOutcome(Worker& worker, const Outcome& outcome);
   // `ended`: the same report carries the command's outcome.
   void OnCommandStarted(Worker& worker, const CommandStarted& started, bool ended);
