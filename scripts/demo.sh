@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/build.sh >&2
+# Only what the demo runs: the programs and the example plugins, not the tests.
+bash scripts/build.sh jobd jobctl jobd-worker jobd_example_plugins >&2
 bin=$PWD/build/bin
 run_dir=$(mktemp -d /tmp/jobd-demo.XXXXXX)
 export JOBD_SOCKET="ipc://$run_dir/jobd.sock"

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages jobd needs to build and test, when missing.
+# Installs the Debian 12 packages jobd needs to build, test and package,
+# when missing; does nothing (one dpkg-query) when all are there.
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config
+  gcc g++ cmake ninja-build pkg-config
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libsystemd-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libssl-dev
-  systemd dpkg-dev bash-completion
+  # systemd-analyze and systemd-sysusers (packaging tests), bash completion
+  systemd bash-completion
+  # the .deb: cpack's DEB generator runs dpkg-shlibdeps (dpkg-dev), which needs file
+  dpkg-dev file
+  # the sanitizer and fuzz builds
   clang libclang-rt-dev
+  # Debian's interpreter, which scripts and tests name as /usr/bin/python3
+  python3
 )
 
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true)
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  grep -qx "$p install ok installed" <<<"$installed" || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
