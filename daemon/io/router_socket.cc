@@ -27,6 +27,18 @@ RouterSocket::~RouterSocket() {
     zmq_socket_monitor(socket_.handle(), nullptr, 0);
     monitor_.close();
   }
+  RemoveSocketFile();
+}
+
+void RouterSocket::RemoveSocketFile() {
+  if (!socket_file_) return;
+  // Only the file we bound: one that another jobd put in its place is its.
+  struct stat st;
+  if (::lstat(socket_file_->path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+      st.st_dev == socket_file_->dev && st.st_ino == socket_file_->ino) {
+    ::unlink(socket_file_->path.c_str());
+  }
+  socket_file_.reset();
 }
 
 Status RouterSocket::Bind(const std::string& endpoint) {
@@ -56,6 +68,7 @@ Status RouterSocket::BindWithMode(const std::string& endpoint, mode_t mode) {
     return SysError("chown (to our group)", path, errno);
   }
   if (::chmod(path.c_str(), mode) != 0) return SysError("chmod", path, errno);
+  socket_file_ = SocketFile{path, st.st_dev, st.st_ino};
   return Status::Ok();
 }
 

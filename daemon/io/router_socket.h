@@ -42,7 +42,9 @@ class RouterSocket {
   Status Bind(const std::string& endpoint);
   // Binds an ipc endpoint whose socket file gets `mode` (e.g. 0660) and the
   // process's group: created no wider (the umask is narrowed around the
-  // bind), then set exactly. Other endpoints bind as Bind does.
+  // bind), then set exactly. Other endpoints bind as Bind does. The socket
+  // file is removed with this object (if it is still the one bound), so that
+  // a stopped jobd leaves no socket behind for clients to knock on.
   Status BindWithMode(const std::string& endpoint, mode_t mode);
   // Makes the socket a CURVE server with this secret key (Z85): clients must
   // know its public key, and ZAP (see ZapHandler) vets theirs. Before Bind.
@@ -71,6 +73,15 @@ class RouterSocket {
  private:
   // Whether the connection on descriptor `fd` came past the limit.
   bool OverLimit(int fd);
+  void RemoveSocketFile();
+
+  // The ipc socket file BindWithMode made, known by its inode.
+  struct SocketFile {
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  std::optional<SocketFile> socket_file_;
 
   zmq::context_t& context_;
   zmq::socket_t socket_;
