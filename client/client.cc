@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 
 #include "proto/codec.h"
 #include "util/endpoints.h"
+#include "util/unique_fd.h"
 
 namespace jobd {
 namespace {
@@ -59,6 +62,20 @@ std::string GroupName(gid_t gid) {
   return entry != nullptr ? entry->gr_name : std::to_string(gid);
 }
 
+// A socket file nobody listens on: the kernel refuses a connection at once,
+// where ZeroMQ would retry in silence until the timeout.
+bool NobodyListensOn(const std::string& path) {
+  sockaddr_un addr = {};
+  if (path.size() >= sizeof addr.sun_path) return false;  // too long to try; ZeroMQ will tell
+  // Non-blocking: a full backlog says EAGAIN instead of making us wait.
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+         errno == ECONNREFUSED;
+}
+
 // Whether this process may connect to jobd's socket file. A missing file
 // means no daemon; a file (or directory) whose permissions keep this user
 // out makes the kernel refuse, which ZeroMQ would only retry, silently,
@@ -84,6 +101,10 @@ Status CheckSocketFile(const std::string& endpoint, const std::string& path) {
         "permission denied: jobd's socket {} belongs to {}:{} with mode {:04o}; only {} may "
         "use this jobd",
         path, UserName(st.st_uid), GroupName(st.st_gid), st.st_mode & 07777, who));
+  }
+  if (NobodyListensOn(path)) {
+    return Status::Unavailable("no jobd is listening on " + endpoint + " (the socket file " +
+                               path + " is left from one that stopped; is jobd running?)");
   }
   return Status::Ok();
 }
@@ -167,7 +188,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   Result<ReplyBody> reply = client->Await(*id, options.connect_timeout);
   if (!reply.ok()) return reply.status();
   if (const auto* error = std::get_if<ErrorReply>(&*reply)) return FromErrorReply(*error);
-  if (!std::holds_alternative<PongReply>(*reply)) return Unexpected("ping");
+  const auto* pong = std::get_if<PongReply>(&*reply);
+  if (pong == nullptr) return Unexpected("ping");
+  if (pong->max_message_size != 0) {
+    client->max_request_bytes_ = std::min<uint64_t>(pong->max_message_size, kMaxFrameBytes);
+  }
   return client;
 }
 
@@ -184,11 +209,12 @@ Result<RequestId> Client::Send(RequestBody body) {
   request.request_id = id;
   request.body = std::move(body);
   const std::string frame = EncodeRequest(request);
-  if (frame.size() > kMaxFrameBytes) {
-    // jobd would drop the connection without a word; say why here instead.
+  if (frame.size() > max_request_bytes_) {
+    // jobd would refuse it, or drop it unread without a word: say so here.
     return Status::InvalidArgument(
         "request of " + std::to_string(frame.size()) + " bytes is over jobd's limit of " +
-        std::to_string(kMaxFrameBytes) + " bytes; split the job into smaller ones");
+        std::to_string(max_request_bytes_) +
+        " bytes (its --max-message-size); split the job into smaller ones");
   }
   try {
     // DEALER queues while connecting, so EAGAIN means the queue is full:
@@ -439,6 +465,13 @@ Result<TasksReply> Client::Tasks() {
   if (!reply.ok()) return reply.status();
   if (auto* tasks = std::get_if<TasksReply>(&*reply)) return std::move(*tasks);
   return Unexpected("tasks");
+}
+
+Result<PongReply> Client::Reload() {
+  Result<ReplyBody> reply = Call(ReloadRequest{});
+  if (!reply.ok()) return reply.status();
+  if (auto* pong = std::get_if<PongReply>(&*reply)) return *pong;
+  return Unexpected("reload");
 }
 
 Result<std::string> Client::LogPath() {

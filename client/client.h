@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "client/ordered_buffer.h"
+#include "proto/codec.h"
 #include "proto/messages.h"
 #include "util/clock.h"
 #include "util/curve_keys.h"
@@ -95,6 +96,8 @@ class Client {
   Result<std::string> LogPath();
   // The tasks the workers can run, and the plugins they could not load.
   Result<TasksReply> Tasks();
+  // Asks jobd to do what SIGHUP does (root, jobd's user, the admin group).
+  Result<PongReply> Reload();
   // Cancels the job's queued and running tasks. A job that had already
   // finished is no error (already_finished); an unknown one is NotFound.
   // Cancelled tasks still reach an open stream as kCancelled results.
@@ -151,6 +154,9 @@ class Client {
   // while another call was waiting, oldest first.
   RequestId stream_id_ = 0;
   std::deque<ReplyBody> stream_backlog_;
+  // The largest request jobd reads, from its first pong: a larger one it
+  // would drop unread, and this client would wait for a reply forever.
+  uint64_t max_request_bytes_ = kMaxFrameBytes;
 };
 
 // The results of one job, in completion order, or in index order when

@@ -58,6 +58,7 @@ std::vector<std::pair<std::string, Request>> Requests() {
       {"cancel", Request{kProtocolVersion, 12, CancelRequest{1}}},
       {"ack", Request{kProtocolVersion, 2, AckRequest{2}}},
       {"tasks", Request{kProtocolVersion, 13, TasksRequest{}}},
+      {"reload", Request{kProtocolVersion, 15, ReloadRequest{}}},
       {"version-2", Request{2, 14, PingRequest{}}},
   };
 }
@@ -86,7 +87,7 @@ std::vector<std::pair<std::string, Reply>> Replies() {
   return {
       {"error", Reply{kProtocolVersion, 1, ErrorReply{ErrorCode::kBadRequest, "bad"}}},
       {"error-version", Reply{2, 1, ErrorReply{ErrorCode::kVersionMismatch, "version 2"}}},
-      {"pong", Reply{kProtocolVersion, 1, PongReply{4242, 2, 10, 2}}},
+      {"pong", Reply{kProtocolVersion, 1, PongReply{4242, 2, 10, 2, 64u << 20}}},
       {"accepted", Reply{kProtocolVersion, 2, AcceptedReply{Info()}}},
       {"results", Reply{kProtocolVersion, 2, batch}},
       {"status", Reply{kProtocolVersion, 3, StatusReply{{Info(), Info()}}}},

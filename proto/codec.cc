@@ -300,6 +300,7 @@ std::string EncodeRequest(const Request& request) {
                  [&](const CancelRequest& c) { root.setCancel(c.job); },
                  [&](const AckRequest& a) { root.setAck(a.consumed); },
                  [&](const TasksRequest&) { root.setTasks(); },
+                 [&](const ReloadRequest&) { root.setReload(); },
              },
              request.body);
   return Serialize(builder);
@@ -346,6 +347,7 @@ Result<Request> DecodeRequest(std::string_view frame) {
       case wire::Request::CANCEL: request.body = CancelRequest{in.getCancel()}; break;
       case wire::Request::ACK: request.body = AckRequest{in.getAck()}; break;
       case wire::Request::TASKS: request.body = TasksRequest{}; break;
+      case wire::Request::RELOAD: request.body = ReloadRequest{}; break;
       default:
         return Status::InvalidArgument("unknown request type " +
                                        std::to_string(static_cast<unsigned>(in.which())));
@@ -373,6 +375,7 @@ std::string EncodeReply(const Reply& reply) {
                    out.setWorkers(p.workers);
                    out.setQueued(p.queued);
                    out.setRunning(p.running);
+                   out.setMaxMessageSize(p.max_message_size);
                  },
                  [&](const AcceptedReply& a) { WriteJobInfo(root.initAccepted(), a.job); },
                  [&](const ResultBatch& b) {
@@ -437,7 +440,8 @@ Result<Reply> DecodeReply(std::string_view frame) {
       }
       case wire::Reply::PONG: {
         auto p = in.getPong();
-        reply.body = PongReply{p.getPid(), p.getWorkers(), p.getQueued(), p.getRunning()};
+        reply.body = PongReply{p.getPid(), p.getWorkers(), p.getQueued(), p.getRunning(),
+                               p.getMaxMessageSize()};
         break;
       }
       case wire::Reply::ACCEPTED: reply.body = AcceptedReply{ReadJobInfo(in.getAccepted())}; break;

@@ -70,6 +70,7 @@ struct Request {
     cancel @9 :UInt64;    # job id: cancel its queued and running tasks
     ack @10 :UInt64;      # results consumed on the stream of this requestId; no reply
     tasks @11 :Void;      # the task names the workers know
+    reload @12 :Void;     # as SIGHUP: workers recycle (plugins), keys read again; answered by pong
   }
 }
 
@@ -143,6 +144,7 @@ struct Pong {
   workers @1 :UInt32;
   queued @2 :UInt64;
   running @3 :UInt64;
+  maxMessageSize @4 :UInt64;   # the largest request jobd reads (--max-message-size); 0: unsaid
 }
 
 enum JobState { running @0; done @1; }

@@ -95,10 +95,12 @@ struct JobsRequest {};
 struct WorkersRequest {};
 struct LogsRequest {};
 struct CancelRequest { JobId job = 0; };
+// What SIGHUP does, for one named jobd; answered by a PongReply.
+struct ReloadRequest {};
 
 using RequestBody = std::variant<PingRequest, SubmitRequest, WatchRequest, StatusRequest,
                                  JobsRequest, WorkersRequest, LogsRequest, CancelRequest,
-                                 AckRequest, TasksRequest>;
+                                 AckRequest, TasksRequest, ReloadRequest>;
 
 struct Request {
   uint16_t version = kProtocolVersion;
@@ -124,6 +126,9 @@ struct PongReply {
   uint32_t workers = 0;
   uint64_t queued = 0;
   uint64_t running = 0;
+  // The largest request jobd reads (--max-message-size): a client sends
+  // nothing larger. 0 from a jobd that does not say.
+  uint64_t max_message_size = 0;
 };
 
 enum class JobState : uint8_t { kRunning, kDone };

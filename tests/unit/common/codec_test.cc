@@ -77,6 +77,24 @@ TEST(CodecTest, WorkerMessagesRoundTrip) {
   EXPECT_EQ(std::get<RunTasks>(to->body).tasks[0].attempt, 2u);
 }
 
+TEST(CodecTest, PongCarriesTheRequestLimit) {
+  PongReply pong{4242, 2, 7, 1, 64u << 20};
+  Result<Reply> decoded = DecodeReply(EncodeReply(Reply{kProtocolVersion, 8, pong}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  const auto& got = std::get<PongReply>(decoded->body);
+  EXPECT_EQ(got.pid, 4242);
+  EXPECT_EQ(got.queued, 7u);
+  EXPECT_EQ(got.max_message_size, 64u << 20);
+}
+
+TEST(CodecTest, ReloadRoundTrips) {
+  Result<Request> decoded =
+      DecodeRequest(EncodeRequest(Request{kProtocolVersion, 6, ReloadRequest{}}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->request_id, 6u);
+  EXPECT_TRUE(std::holds_alternative<ReloadRequest>(decoded->body));
+}
+
 TEST(CodecTest, MisalignedFrameIsCopiedNotRejected) {
   const std::string frame = EncodeRequest(Request{kProtocolVersion, 1, PingRequest{}});
   std::string buffer(frame.size() + 1, '\0');
