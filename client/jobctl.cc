@@ -336,7 +336,7 @@ int StreamResults(const GlobalOptions& global, Client& client, ResultStream& str
         return kExitInterrupted;
       }
       cancelling = true;
-      PrintError("cancelling " + job_name + " (Ctrl-C again to leave it running)");
+      PrintError("cancelling " + job_name + " (Ctrl-C again to stop waiting for its last results)");
       Result<CancelReply> cancelled = client.Cancel(job.job);
       // Interrupted: the loop's top handles the second Ctrl-C. Otherwise the
       // stream may still end on its own, so say why and keep reading.
@@ -388,6 +388,19 @@ int RunPing(const GlobalOptions& global) {
   Result<PongReply> pong = (*client)->Ping(&round_trip);
   if (!pong.ok()) return Fail(pong.status());
   PrintLine(global.json ? PingJsonLine(*pong, round_trip) : PingHumanLine(*pong, round_trip));
+  return kExitOk;
+}
+
+int RunReload(const GlobalOptions& global) {
+  Result<std::unique_ptr<Client>> client = Open(global);
+  if (!client.ok()) return Fail(client.status());
+  Result<PongReply> pong = (*client)->Reload();
+  if (!pong.ok()) return Fail(pong.status());
+  if (global.json) {
+    PrintLine(ReloadJsonLine(*pong));
+  } else {
+    PrintLine(ReloadHumanLine(*pong));
+  }
   return kExitOk;
 }
 
@@ -593,6 +606,10 @@ int Main(int argc, char** argv) {
       ->envname("JOBD_CURVE_KEY_FILE");
 
   CLI::App* ping = app.add_subcommand("ping", "check that jobd answers; print the round trip");
+  CLI::App* reload = app.add_subcommand(
+      "reload",
+      "what SIGHUP does, for this jobd alone: recycle its workers so that they load the "
+      "plugins anew, and read the authorised keys again (root, jobd's user, admin group)");
 
   SubmitOptions map_options;
   CLI::App* map = app.add_subcommand(
@@ -685,6 +702,7 @@ int Main(int argc, char** argv) {
   if (Status s = ValidateEndpoint(global.socket); !s.ok()) return Fail(s);
 
   if (ping->parsed()) return RunPing(global);
+  if (reload->parsed()) return RunReload(global);
   if (map->parsed()) return RunMap(global, map_options);
   if (submit->parsed()) return RunSubmit(global, submit_options);
   if (run->parsed()) return RunCommand(global, run_options);

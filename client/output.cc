@@ -179,6 +179,16 @@ std::string PingJsonLine(const PongReply& pong, Micros round_trip) {
   return Dump(json);
 }
 
+std::string ReloadHumanLine(const PongReply& pong) {
+  return fmt::format("jobd pid {} is reloading: its workers are recycled as they finish their "
+                     "tasks, and load the plugins anew",
+                     pong.pid);
+}
+
+std::string ReloadJsonLine(const PongReply& pong) {
+  return Dump(Json{{"pid", pong.pid}, {"reloading", true}});
+}
+
 std::string SubmittedJsonLine(JobId job) { return Dump(Json{{"job", job}}); }
 
 std::string CancelHumanLine(const CancelReply& reply) {

@@ -28,6 +28,9 @@ std::string CommandEndText(const CommandEnd& end);
 std::string PingHumanLine(const PongReply& pong, Micros round_trip);
 // {"rtt_ms":0.21,"pid":1234,"workers":2,"queued":0,"running":0}
 std::string PingJsonLine(const PongReply& pong, Micros round_trip);
+// `jobctl reload`: which jobd reloads.
+std::string ReloadHumanLine(const PongReply& pong);
+std::string ReloadJsonLine(const PongReply& pong);
 
 // {"job":7}
 std::string SubmittedJsonLine(JobId job);

@@ -32,7 +32,7 @@ _jobctl() {
     # ':' is no word break here, so that ipc://PATH stays one word.
     _init_completion -s -n : || return
 
-    local commands="ping map submit run watch results status cancel jobs workers tasks logs keygen"
+    local commands="ping reload map submit run watch results status cancel jobs workers tasks logs keygen"
     local global_opts="--socket --json --curve-server-key --curve-key-file --help"
 
     # The command, the socket given, how many positional arguments follow

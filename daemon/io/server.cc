@@ -292,16 +292,20 @@ void Server::HandleSignals() {
         drain_deadline_ = clock_.Now() + config_.drain_timeout;
         break;
       case SIGHUP:
-        log_.info("SIGHUP received: recycling the workers to reload plugins");
-        notifier_.Reloading();
-        supervisor_.RecycleWorkers();
-        if (zap_) zap_->Reload();  // the authorised keys, read on the ZAP thread
-        notifier_.Ready();
+        Reload("SIGHUP received");
         break;
       default:
         break;
     }
   }
+}
+
+void Server::Reload(const std::string& why) {
+  log_.info("{}: recycling the workers to reload plugins", why);
+  notifier_.Reloading();
+  supervisor_.RecycleWorkers();
+  if (zap_) zap_->Reload();  // the authorised keys, read on the ZAP thread
+  notifier_.Ready();
 }
 
 void Server::HandleWorkerMessages() {
@@ -435,6 +439,7 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
         if constexpr (std::is_same_v<T, PingRequest>) {
           PongReply pong = supervisor_.Pong();
           pong.pid = getpid();
+          pong.max_message_size = config_.max_message_size;
           reply.body = pong;
         } else if constexpr (std::is_same_v<T, SubmitRequest>) {
           Result<std::optional<JobInfo>> accepted =
@@ -480,6 +485,19 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
           reply.body = LogsReply{log_writer_.path()};
         } else if constexpr (std::is_same_v<T, TasksRequest>) {
           reply.body = supervisor_.Tasks();
+        } else if constexpr (std::is_same_v<T, ReloadRequest>) {
+          // Whoever may see every job may do what SIGHUP does.
+          if (!caller.privileged) {
+            reply.body = ErrorReply{ErrorCode::kPermissionDenied,
+                                    "permission denied: only root, jobd's own user and the "
+                                    "admin group may reload jobd"};
+          } else {
+            Reload("reload requested by " + Describe(caller.id));
+            PongReply pong = supervisor_.Pong();
+            pong.pid = getpid();
+            pong.max_message_size = config_.max_message_size;
+            reply.body = pong;
+          }
         } else if constexpr (std::is_same_v<T, AckRequest>) {
           // Handled before: acks get no reply.
         } else if constexpr (std::is_same_v<T, CancelRequest>) {

@@ -109,6 +109,9 @@ class Server final : private SupervisorIo {
   Status OpenStore();
   void HandleStoreCommits();
   void HandleSignals();
+  // What SIGHUP and a privileged reload request do: recycle the workers (so
+  // that plugins load anew) and read the authorised keys again.
+  void Reload(const std::string& why);
   void HandleWorkerMessages();
   void HandleClientMessages();
   void HandleClientRequest(const RoutedMessage& message);

@@ -204,6 +204,48 @@ TEST(AccessTest, OwnersSurviveARestart) {
   EXPECT_EQ(JsonLines(r.out).size(), 1u);
 }
 
+// `jobctl --json workers`: each worker's pid and state.
+std::map<int64_t, std::string> WorkerStates(const Jobd& jobd) {
+  std::map<int64_t, std::string> states;
+  CommandResult r = jobd.Jobctl({"--json", "workers"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const nlohmann::json& w : JsonLines(r.out)) {
+    states[w["pid"].get<int64_t>()] = w["state"].get<std::string>();
+  }
+  return states;
+}
+
+TEST(AccessTest, ReloadIsForPrivilegedCallersOnly) {
+  if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
+  std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666"}, 2);
+  ASSERT_NE(jobd, nullptr);
+  OpenDirectory(*jobd);
+  const std::map<int64_t, std::string> before = WorkerStates(*jobd);
+  ASSERT_EQ(before.size(), 2u);
+
+  CommandResult r = JobctlAs(65534, 65534, jobd->endpoint(), {"reload"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("permission denied: only root, jobd's own user"));
+  EXPECT_EQ(WorkerStates(*jobd), before);  // nothing recycled
+
+  // jobd's own user (root here) may: every worker is replaced.
+  r = jobd->Jobctl({"reload"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("jobd pid " + std::to_string(jobd->pid()) + " is reloading"));
+  EXPECT_TRUE(Eventually([&] {
+    const std::map<int64_t, std::string> now = WorkerStates(*jobd);
+    if (now.size() != 2) return false;
+    for (const auto& [pid, state] : now) {
+      if (before.count(pid) > 0 || state != "idle") return false;
+    }
+    return true;
+  }));
+  EXPECT_TRUE(Eventually([&] {
+    return ReadFile(jobd->log_path()).find("reload requested by uid 0") != std::string::npos;
+  }));
+  EXPECT_EQ(jobd->StopWith(SIGTERM), 0);
+}
+
 // ---- CURVE over loopback tcp -------------------------------------------------
 
 // A port nothing listens on now: the kernel's choice for a socket bound to

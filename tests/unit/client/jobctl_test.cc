@@ -207,7 +207,7 @@ TEST_F(JobctlTest, CtrlCInMapCancelsAndPrintsTheRest) {
   ASSERT_TRUE(jobctl.WaitForStdout("[0] ok r0")) << jobctl.err();
   jobctl.Interrupt();
   EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
-  EXPECT_EQ(jobctl.err(), "jobctl: cancelling job 4 (Ctrl-C again to leave it running)\n");
+  EXPECT_EQ(jobctl.err(), "jobctl: cancelling job 4 (Ctrl-C again to stop waiting for its last results)\n");
   EXPECT_EQ(jobctl.out(),
             "[0] ok r0  (pid 4242, 0.0 ms)\n"
             "[2] cancelled  (never ran)\n"
