@@ -112,7 +112,9 @@ std::string ResultJsonLine(const TaskResult& r) {
   json["index"] = r.index;
   json["seq"] = r.seq;
   json["status"] = TaskStatusName(r.status);
-  json["result"] = ok ? Json(r.result) : Json(nullptr);
+  // A command's stdout is its result whatever its status: a failed one's
+  // often says why. Other tasks have no value unless ok.
+  json["result"] = ok || r.command ? Json(r.result) : Json(nullptr);
   // A command's error is its stderr, which may be empty: then how it ended.
   const bool silent_command = r.command && r.error.empty();
   json["error"] = ok ? Json(nullptr) : Json(silent_command ? DescribeEnd(*r.command) : r.error);
@@ -159,8 +161,14 @@ std::string ResultHumanLine(const TaskResult& r, uint32_t total) {
     line += error;
   }
   if (r.attempts == 0) return line + "  (never ran)";
-  return line + fmt::format("  ({}pid {}, {} attempt{})", command, r.pid, r.attempts,
-                            r.attempts == 1 ? "" : "s");
+  line += fmt::format("  ({}pid {}, {} attempt{})", command, r.pid, r.attempts,
+                      r.attempts == 1 ? "" : "s");
+  // Last, so that the status, stderr and exit stay where they always are.
+  if (r.command && !result.empty()) {
+    line += "; stdout: ";
+    line += result;
+  }
+  return line;
 }
 
 std::string PingHumanLine(const PongReply& pong, Micros round_trip) {

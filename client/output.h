@@ -12,12 +12,14 @@
 namespace jobd {
 
 // {"job":1,"index":0,"seq":3,"status":"ok","result":"...","error":null,"pid":4242,
-//  "attempts":1,"duration_ms":41.2} on one line; result is null unless ok,
-// error null when ok. seq is the result's place in the job's completion
-// order (what `jobctl watch --from-seq` resumes from).
+//  "attempts":1,"duration_ms":41.2} on one line; result is a command's stdout
+// whatever its status, and for other tasks null unless ok; error null when ok.
+// seq is the result's place in the job's completion order (what `jobctl watch
+// --from-seq` resumes from).
 std::string ResultJsonLine(const TaskResult& result);
 // "[0] ok 1250000525000055  (pid 4242, 41.2 ms)" or
-// "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)".
+// "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)", or for
+// a failed command with output "[1] failed: err  (exit 4, pid 12, 1 attempt); stdout: out".
 // The index is padded to the width of the job's largest index.
 std::string ResultHumanLine(const TaskResult& result, uint32_t total);
 
