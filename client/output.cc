@@ -70,9 +70,9 @@ std::string_view WithoutFinalNewline(std::string_view text) {
   return text;
 }
 
-uint32_t NotOk(const JobInfo& job) {
-  return job.failed + job.crashed + job.timeout + job.cancelled;
-}
+// Tasks that ran and did not succeed; cancelled ones are counted apart, as
+// `jobctl status` does.
+uint32_t Failures(const JobInfo& job) { return job.failed + job.crashed + job.timeout; }
 
 // Columns left-aligned, two spaces apart, no trailing blanks.
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
@@ -245,13 +245,14 @@ std::string JobJsonLine(const JobInfo& job) {
 
 std::string JobsTable(const std::vector<JobInfo>& jobs) {
   std::vector<std::vector<std::string>> rows = {
-      {"JOB", "STATE", "TASK", "TOTAL", "QUEUED", "RUNNING", "OK", "FAILED", "SUBMITTED"}};
+      {"JOB", "STATE", "TASK", "TOTAL", "QUEUED", "RUNNING", "OK", "FAILED", "CANCELLED",
+       "SUBMITTED"}};
   for (const JobInfo& job : jobs) {
     rows.push_back({std::to_string(job.job), JobStateName(job.state),
                     job.task.empty() ? "-" : job.task, std::to_string(job.total),
                     std::to_string(job.queued), std::to_string(job.running),
-                    std::to_string(job.ok), std::to_string(NotOk(job)),
-                    LocalTimestamp(job.submitted_unix_us)});
+                    std::to_string(job.ok), std::to_string(Failures(job)),
+                    std::to_string(job.cancelled), LocalTimestamp(job.submitted_unix_us)});
   }
   return Table(rows);
 }

@@ -46,8 +46,9 @@ std::string JobHumanText(const JobInfo& job);
 // {"job":7,"task":"spin","state":"running","total":..,"queued":..,"running":..,"ok":..,
 //  "failed":..,"crashed":..,"timeout":..,"cancelled":..,"submitted":"2026-01-02T03:04:05Z"}
 std::string JobJsonLine(const JobInfo& job);
-// JOB STATE TASK TOTAL QUEUED RUNNING OK FAILED SUBMITTED (FAILED counts
-// every task that ended other than ok).
+// JOB STATE TASK TOTAL QUEUED RUNNING OK FAILED CANCELLED SUBMITTED (FAILED
+// adds up failed, crashed and timeout). A job whose tasks were all cancelled
+// is "done" like any finished job: JobState says whether anything is left.
 std::string JobsTable(const std::vector<JobInfo>& jobs);
 
 // SLOT PID STATE JOB TASK DONE RSS UPTIME

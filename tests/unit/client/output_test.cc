@@ -98,7 +98,32 @@ TEST(OutputTest, JobLines) {
   EXPECT_NE(text.find("crashed    1"), std::string::npos) << text;
   const std::string table = JobsTable({job});
   EXPECT_EQ(table.substr(0, table.find('\n')),
-            "JOB  STATE    TASK  TOTAL  QUEUED  RUNNING  OK  FAILED  SUBMITTED");
+            "JOB  STATE    TASK  TOTAL  QUEUED  RUNNING  OK  FAILED  CANCELLED  SUBMITTED");
+}
+
+// `jobctl status` says "failed 0, cancelled 39" for a cancelled job: the
+// table must not call those 39 failures.
+TEST(OutputTest, JobsTableCountsCancelledApartFromFailed) {
+  JobInfo cancelled;
+  cancelled.job = 9;
+  cancelled.task = "sleep";
+  cancelled.state = JobState::kDone;
+  cancelled.total = 39;
+  cancelled.cancelled = 39;
+  JobInfo mixed;
+  mixed.job = 10;
+  mixed.task = "spin";
+  mixed.state = JobState::kDone;
+  mixed.total = 20;
+  mixed.ok = 10;
+  mixed.failed = 1;
+  mixed.crashed = 2;
+  mixed.timeout = 3;
+  mixed.cancelled = 4;
+  EXPECT_EQ(JobsTable({cancelled, mixed}),
+            "JOB  STATE  TASK   TOTAL  QUEUED  RUNNING  OK  FAILED  CANCELLED  SUBMITTED\n"
+            "9    done   sleep  39     0       0        0   0       39         -\n"
+            "10   done   spin   20     0       0        10  6       4          -");
 }
 
 TEST(OutputTest, WorkerLines) {
