@@ -7,23 +7,31 @@
 namespace jobd {
 namespace {
 
+// The placeholders follow GNU parallel's rules, which its users know.
+
+// What follows the last "/" (nothing after a trailing one), as parallel's
+// s:.*/::.
 std::string_view BaseName(std::string_view path) {
   const size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// POSIX dirname(3), as parallel's File::Basename::dirname: trailing slashes
+// are ignored, then the last name and the slashes before it go.
 std::string_view DirName(std::string_view path) {
-  const size_t slash = path.rfind('/');
+  const size_t name_end = path.find_last_not_of('/');
+  if (name_end == std::string_view::npos) return path.empty() ? "." : "/";
+  const size_t slash = path.rfind('/', name_end);
   if (slash == std::string_view::npos) return ".";
-  return slash == 0 ? path.substr(0, 1) : path.substr(0, slash);
+  const size_t dir_end = path.find_last_not_of('/', slash);
+  return dir_end == std::string_view::npos ? "/" : path.substr(0, dir_end + 1);
 }
 
-// Drops the last ".ext" of the base name; a leading dot (".bashrc") is no
-// extension.
+// Drops the last "." and what follows unless a "/" follows it, as
+// parallel's s:\.[^/.]*$::. A dotfile is all extension: ".bashrc" gives "".
 std::string_view WithoutExtension(std::string_view path) {
-  const size_t base = path.size() - BaseName(path).size();
   const size_t dot = path.rfind('.');
-  if (dot == std::string_view::npos || dot <= base) return path;
+  if (dot == std::string_view::npos || path.find('/', dot) != std::string_view::npos) return path;
   return path.substr(0, dot);
 }
 

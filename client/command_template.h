@@ -1,7 +1,9 @@
 // Turning `jobctl map --exec TEMPLATE ITEM...` into one command per ITEM, the
 // way GNU parallel users expect: {} is the item, {.} the item without its
 // extension, {/} its base name, {//} its directory, {/.} its base name without
-// extension. A template with none of them gets the item as a last argument.
+// extension, each by parallel's rules (a dotfile is all extension, {//} is
+// POSIX dirname). A template with none of them gets the item as a last
+// argument.
 #pragma once
 
 #include <string>

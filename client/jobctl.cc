@@ -267,8 +267,9 @@ void AddCommandOptions(CLI::App* command, CommandFlags* flags, bool exec) {
     command->add_option("--exec", flags->exec,
                         "run this command once per ITEM instead of a TASK: {} is the item, {.} "
                         "without extension, {/} its base name, {//} its directory, {/.} base "
-                        "name without extension; with none, the item is the last argument. "
-                        "Quotes as in sh, but no shell runs unless --shell");
+                        "name without extension, as in GNU parallel (.bashrc is all "
+                        "extension; {//} is POSIX dirname); with none, the item is the last "
+                        "argument. Quotes as in sh, but no shell runs unless --shell");
   }
   command->add_flag("--shell", flags->shell,
                     "run the command with /bin/sh -c (items are quoted for it)");

@@ -70,9 +70,9 @@ std::string_view WithoutFinalNewline(std::string_view text) {
   return text;
 }
 
-uint32_t NotOk(const JobInfo& job) {
-  return job.failed + job.crashed + job.timeout + job.cancelled;
-}
+// Tasks that ran and did not succeed; cancelled ones are counted apart, as
+// `jobctl status` does.
+uint32_t Failures(const JobInfo& job) { return job.failed + job.crashed + job.timeout; }
 
 // Columns left-aligned, two spaces apart, no trailing blanks.
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
@@ -112,7 +112,9 @@ std::string ResultJsonLine(const TaskResult& r) {
   json["index"] = r.index;
   json["seq"] = r.seq;
   json["status"] = TaskStatusName(r.status);
-  json["result"] = ok ? Json(r.result) : Json(nullptr);
+  // A command's stdout is its result whatever its status: a failed one's
+  // often says why. Other tasks have no value unless ok.
+  json["result"] = ok || r.command ? Json(r.result) : Json(nullptr);
   // A command's error is its stderr, which may be empty: then how it ended.
   const bool silent_command = r.command && r.error.empty();
   json["error"] = ok ? Json(nullptr) : Json(silent_command ? DescribeEnd(*r.command) : r.error);
@@ -159,8 +161,14 @@ std::string ResultHumanLine(const TaskResult& r, uint32_t total) {
     line += error;
   }
   if (r.attempts == 0) return line + "  (never ran)";
-  return line + fmt::format("  ({}pid {}, {} attempt{})", command, r.pid, r.attempts,
-                            r.attempts == 1 ? "" : "s");
+  line += fmt::format("  ({}pid {}, {} attempt{})", command, r.pid, r.attempts,
+                      r.attempts == 1 ? "" : "s");
+  // Last, so that the status, stderr and exit stay where they always are.
+  if (r.command && !result.empty()) {
+    line += "; stdout: ";
+    line += result;
+  }
+  return line;
 }
 
 std::string PingHumanLine(const PongReply& pong, Micros round_trip) {
@@ -247,13 +255,14 @@ std::string JobJsonLine(const JobInfo& job) {
 
 std::string JobsTable(const std::vector<JobInfo>& jobs) {
   std::vector<std::vector<std::string>> rows = {
-      {"JOB", "STATE", "TASK", "TOTAL", "QUEUED", "RUNNING", "OK", "FAILED", "SUBMITTED"}};
+      {"JOB", "STATE", "TASK", "TOTAL", "QUEUED", "RUNNING", "OK", "FAILED", "CANCELLED",
+       "SUBMITTED"}};
   for (const JobInfo& job : jobs) {
     rows.push_back({std::to_string(job.job), JobStateName(job.state),
                     job.task.empty() ? "-" : job.task, std::to_string(job.total),
                     std::to_string(job.queued), std::to_string(job.running),
-                    std::to_string(job.ok), std::to_string(NotOk(job)),
-                    LocalTimestamp(job.submitted_unix_us)});
+                    std::to_string(job.ok), std::to_string(Failures(job)),
+                    std::to_string(job.cancelled), LocalTimestamp(job.submitted_unix_us)});
   }
   return Table(rows);
 }

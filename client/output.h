@@ -12,12 +12,14 @@
 namespace jobd {
 
 // {"job":1,"index":0,"seq":3,"status":"ok","result":"...","error":null,"pid":4242,
-//  "attempts":1,"duration_ms":41.2} on one line; result is null unless ok,
-// error null when ok. seq is the result's place in the job's completion
-// order (what `jobctl watch --from-seq` resumes from).
+//  "attempts":1,"duration_ms":41.2} on one line; result is a command's stdout
+// whatever its status, and for other tasks null unless ok; error null when ok.
+// seq is the result's place in the job's completion order (what `jobctl watch
+// --from-seq` resumes from).
 std::string ResultJsonLine(const TaskResult& result);
 // "[0] ok 1250000525000055  (pid 4242, 41.2 ms)" or
-// "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)".
+// "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)", or for
+// a failed command with output "[1] failed: err  (exit 4, pid 12, 1 attempt); stdout: out".
 // The index is padded to the width of the job's largest index.
 std::string ResultHumanLine(const TaskResult& result, uint32_t total);
 
@@ -47,8 +49,9 @@ std::string JobHumanText(const JobInfo& job);
 // {"job":7,"task":"spin","state":"running","total":..,"queued":..,"running":..,"ok":..,
 //  "failed":..,"crashed":..,"timeout":..,"cancelled":..,"submitted":"2026-01-02T03:04:05Z"}
 std::string JobJsonLine(const JobInfo& job);
-// JOB STATE TASK TOTAL QUEUED RUNNING OK FAILED SUBMITTED (FAILED counts
-// every task that ended other than ok).
+// JOB STATE TASK TOTAL QUEUED RUNNING OK FAILED CANCELLED SUBMITTED (FAILED
+// adds up failed, crashed and timeout). A job whose tasks were all cancelled
+// is "done" like any finished job: JobState says whether anything is left.
 std::string JobsTable(const std::vector<JobInfo>& jobs);
 
 // SLOT PID STATE JOB TASK DONE RSS UPTIME

@@ -184,12 +184,25 @@ TEST(ExpandWordsTest, EachPlaceholder) {
   EXPECT_THAT(AllFor("rel/dir/f.c"), ElementsAre("rel/dir/f.c", "rel/dir/f", "f.c", "rel/dir", "f"));
 }
 
-TEST(ExpandWordsTest, LeadingDotIsNoExtension) {
-  EXPECT_THAT(AllFor(".bashrc"), ElementsAre(".bashrc", ".bashrc", ".bashrc", ".", ".bashrc"));
-  EXPECT_THAT(AllFor("dir/.hidden"),
-              ElementsAre("dir/.hidden", "dir/.hidden", ".hidden", "dir", ".hidden"));
+// As in GNU parallel, whose {.} removes the last "." and what follows: a
+// dotfile's whole name is its extension.
+TEST(ExpandWordsTest, ADotfileIsAllExtension) {
+  EXPECT_THAT(AllFor(".bashrc"), ElementsAre(".bashrc", "", ".bashrc", ".", ""));
+  EXPECT_THAT(AllFor("dir/.hidden"), ElementsAre("dir/.hidden", "dir/", ".hidden", "dir", ""));
   EXPECT_THAT(AllFor("dir/.hidden.txt"),
               ElementsAre("dir/.hidden.txt", "dir/.hidden", ".hidden.txt", "dir", ".hidden"));
+}
+
+// POSIX dirname(3), as GNU parallel's {//}: trailing and repeated slashes
+// are not part of a name.
+TEST(ExpandWordsTest, DirectoryIsPosixDirname) {
+  EXPECT_THAT(AllFor("trailing/"), ElementsAre("trailing/", "trailing/", "", ".", ""));
+  EXPECT_THAT(AllFor("dir//double.x"),
+              ElementsAre("dir//double.x", "dir//double", "double.x", "dir", "double"));
+  EXPECT_THAT(AllFor("/a/b//"), ElementsAre("/a/b//", "/a/b//", "", "/a", ""));
+  EXPECT_THAT(AllFor("//a"), ElementsAre("//a", "//a", "a", "/", "a"));
+  EXPECT_THAT(AllFor("/"), ElementsAre("/", "/", "", "/", ""));
+  EXPECT_THAT(AllFor("//"), ElementsAre("//", "//", "", "/", ""));
 }
 
 TEST(ExpandWordsTest, ADotInTheDirectoryIsNoExtension) {

@@ -479,5 +479,56 @@ TEST_F(JobctlTest, JobsFilteredByState) {
   }
 }
 
+// Any submit is accepted as job 5, whose one task is the command of
+// `map --exec "sh -c 'echo out-{}; echo err-{} >&2; exit 4'" a`, failed.
+FakeJobd::Handler FailedCommandJob() {
+  return [](const Request& request) -> std::vector<Reply> {
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, PongReply{})};
+    }
+    if (!std::holds_alternative<SubmitRequest>(request.body)) return {};
+    JobInfo job;
+    job.job = 5;
+    job.total = 1;
+    TaskResult failed = At(5, 0, TaskStatus::kFailed, 0);
+    failed.pid = 12;
+    failed.result = "out-a\n";
+    failed.error = "err-a\n";
+    failed.command = CommandEnd{4, 0, 0, 0, false, false};
+    return {FakeJobd::ReplyTo(request, AcceptedReply{job}),
+            FakeJobd::ReplyTo(request, ResultBatch{5, {failed}, true})};
+  };
+}
+
+TEST_F(JobctlTest, FailedCommandKeepsItsStdout) {
+  FakeJobd server(FailedCommandJob());
+  const std::string command = "sh -c 'echo out-{}; echo err-{} >&2; exit 4'";
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "map", "--exec", command, "a"});
+    EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "[0] failed: err-a  (exit 4, pid 12, 1 attempt); stdout: out-a\n");
+  }
+  for (const char* verb : {"map", "run"}) {
+    std::vector<std::string> args = {"--socket", server.endpoint(), "--json", verb};
+    if (std::string(verb) == "map") {
+      args.insert(args.end(), {"--exec", command, "a"});
+    } else {
+      args.insert(args.end(), {"--", "sh", "-c", "echo out-a; echo err-a >&2; exit 4"});
+    }
+    Jobctl jobctl(args);
+    EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+    EXPECT_NE(jobctl.out().find(R"("status":"failed","result":"out-a\n","error":"err-a\n")"),
+              std::string::npos)
+        << verb << ": " << jobctl.out();
+  }
+  {
+    // Raw mode, as before: stdout to stdout, stderr to stderr, then how it ended.
+    Jobctl jobctl({"--socket", server.endpoint(), "run", "--", "sh", "-c", "exit 4"});
+    EXPECT_EQ(jobctl.Finish(), 1) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "out-a\n");
+    EXPECT_NE(jobctl.err().find("err-a\n"), std::string::npos) << jobctl.err();
+  }
+}
+
 }  // namespace
 }  // namespace jobd

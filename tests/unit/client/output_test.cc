@@ -98,7 +98,32 @@ TEST(OutputTest, JobLines) {
   EXPECT_NE(text.find("crashed    1"), std::string::npos) << text;
   const std::string table = JobsTable({job});
   EXPECT_EQ(table.substr(0, table.find('\n')),
-            "JOB  STATE    TASK  TOTAL  QUEUED  RUNNING  OK  FAILED  SUBMITTED");
+            "JOB  STATE    TASK  TOTAL  QUEUED  RUNNING  OK  FAILED  CANCELLED  SUBMITTED");
+}
+
+// `jobctl status` says "failed 0, cancelled 39" for a cancelled job: the
+// table must not call those 39 failures.
+TEST(OutputTest, JobsTableCountsCancelledApartFromFailed) {
+  JobInfo cancelled;
+  cancelled.job = 9;
+  cancelled.task = "sleep";
+  cancelled.state = JobState::kDone;
+  cancelled.total = 39;
+  cancelled.cancelled = 39;
+  JobInfo mixed;
+  mixed.job = 10;
+  mixed.task = "spin";
+  mixed.state = JobState::kDone;
+  mixed.total = 20;
+  mixed.ok = 10;
+  mixed.failed = 1;
+  mixed.crashed = 2;
+  mixed.timeout = 3;
+  mixed.cancelled = 4;
+  EXPECT_EQ(JobsTable({cancelled, mixed}),
+            "JOB  STATE  TASK   TOTAL  QUEUED  RUNNING  OK  FAILED  CANCELLED  SUBMITTED\n"
+            "9    done   sleep  39     0       0        0   0       39         -\n"
+            "10   done   spin   20     0       0        10  6       4          -");
 }
 
 TEST(OutputTest, WorkerLines) {
@@ -255,7 +280,7 @@ TEST(OutputTest, CommandOkJsonLine) {
 
 TEST(OutputTest, CommandFailedJsonLine) {
   EXPECT_EQ(ResultJsonLine(CommandFailed(Exited(3))),
-            R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,"error":"boom\n",)"
+            R"({"job":1,"index":2,"seq":7,"status":"failed","result":"partial\n","error":"boom\n",)"
             R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
             R"("exit_code":3,"signal":null,"stderr":"boom\n","cpu_ms":12.345,)"
             R"("max_rss_kb":2048,"stdout_truncated":false,"stderr_truncated":false})");
@@ -268,7 +293,7 @@ TEST(OutputTest, CommandSignalledJsonLineHasNullExitCode) {
   r.command->stderr_truncated = true;
   // Nothing on stderr: the error says how it ended; "stderr" stays as it was.
   EXPECT_EQ(ResultJsonLine(r),
-            R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,)"
+            R"({"job":1,"index":2,"seq":7,"status":"failed","result":"partial\n",)"
             R"("error":"killed by SIGTERM",)"
             R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
             R"("exit_code":null,"signal":"SIGTERM","stderr":"","cpu_ms":0.5,)"
@@ -320,9 +345,10 @@ TEST(OutputTest, PlainResultKeepsItsTrailingNewline) {
 
 TEST(OutputTest, CommandFailedHumanLineShowsTheExitCode) {
   EXPECT_EQ(ResultHumanLine(CommandFailed(Exited(3)), 3),
-            "[2] failed: boom  (exit 3, pid 4243, 1 attempt)");
+            "[2] failed: boom  (exit 3, pid 4243, 1 attempt); stdout: partial");
   TaskResult quiet = CommandFailed(Exited(1));
   quiet.error = "";
+  quiet.result = "";
   quiet.attempts = 2;
   EXPECT_EQ(ResultHumanLine(quiet, 3), "[2] failed  (exit 1, pid 4243, 2 attempts)");
 }
@@ -330,6 +356,7 @@ TEST(OutputTest, CommandFailedHumanLineShowsTheExitCode) {
 TEST(OutputTest, CommandKilledHumanLineNamesTheSignal) {
   TaskResult r = CommandFailed(Signalled(SIGKILL));
   r.error = "";
+  r.result = "";
   EXPECT_EQ(ResultHumanLine(r, 3), "[2] failed  (killed by SIGKILL, pid 4243, 1 attempt)");
   r.status = TaskStatus::kTimeout;
   r.command = Signalled(SIGTERM);
@@ -345,11 +372,75 @@ TEST(OutputTest, CommandTruncatedStdoutIsNoted) {
   TaskResult failed = CommandFailed(Exited(2));
   failed.command->stdout_truncated = true;
   EXPECT_EQ(ResultHumanLine(failed, 3),
-            "[2] failed: boom  (exit 2, stdout truncated, pid 4243, 1 attempt)");
+            "[2] failed: boom  (exit 2, stdout truncated, pid 4243, 1 attempt); stdout: partial");
   // A truncated stderr is no news in the human line: only its tail is shown anyway.
   TaskResult tail = CommandOk();
   tail.command->stderr_truncated = true;
   EXPECT_EQ(ResultHumanLine(tail, 1), "[0] ok hello  (pid 4242, 41.2 ms)");
+}
+
+// A failed command's stdout often says why it failed (test runners, make):
+// it is kept, as the worker sends it, in both forms of the line.
+TEST(OutputTest, FailedCommandJsonLineCarriesItsStdout) {
+  TaskResult r = CommandFailed(Exited(4));
+  r.result = "out-a\n";
+  r.error = "err-a\n";
+  const std::string line = ResultJsonLine(r);
+  EXPECT_NE(line.find(R"("status":"failed","result":"out-a\n","error":"err-a\n")"),
+            std::string::npos)
+      << line;
+  r.status = TaskStatus::kTimeout;
+  EXPECT_NE(ResultJsonLine(r).find(R"("result":"out-a\n")"), std::string::npos)
+      << ResultJsonLine(r);
+  // Nothing on stdout is an empty result, not a missing one.
+  r.result = "";
+  EXPECT_NE(ResultJsonLine(r).find(R"("result":"",)"), std::string::npos) << ResultJsonLine(r);
+}
+
+TEST(OutputTest, FailedNonCommandJsonLineHasNullResult) {
+  for (TaskStatus status : {TaskStatus::kFailed, TaskStatus::kCrashed, TaskStatus::kTimeout,
+                            TaskStatus::kCancelled}) {
+    TaskResult r = CrashedResult();
+    r.status = status;
+    r.result = "";
+    const std::string line = ResultJsonLine(r);
+    EXPECT_NE(line.find(R"("result":null,)"), std::string::npos) << line;
+  }
+}
+
+TEST(OutputTest, FailedCommandHumanLineShowsItsStdoutLast) {
+  TaskResult r = CommandFailed(Exited(4));
+  r.index = 0;
+  r.pid = 12;
+  r.result = "out-a\n";
+  r.error = "err-a\n";
+  EXPECT_EQ(ResultHumanLine(r, 1), "[0] failed: err-a  (exit 4, pid 12, 1 attempt); stdout: out-a");
+  // Without stderr, and on more than one line (only the final newline goes).
+  r.error = "";
+  r.result = "line 1\nline 2\n";
+  EXPECT_EQ(ResultHumanLine(r, 1),
+            "[0] failed  (exit 4, pid 12, 1 attempt); stdout: line 1\nline 2");
+  r.status = TaskStatus::kTimeout;
+  r.error = "timed out after 500 ms";
+  r.command = Signalled(SIGTERM);
+  r.result = "half";
+  EXPECT_EQ(ResultHumanLine(r, 1),
+            "[0] timeout: timed out after 500 ms  (killed by SIGTERM, pid 12, 1 attempt); "
+            "stdout: half");
+}
+
+TEST(OutputTest, FailedHumanLineWithoutStdoutSaysNothingOfIt) {
+  TaskResult r = CommandFailed(Exited(4));
+  for (const char* nothing : {"", "\n"}) {
+    r.result = nothing;
+    EXPECT_EQ(ResultHumanLine(r, 3), "[2] failed: boom  (exit 4, pid 4243, 1 attempt)");
+  }
+  // A failed plugin or built-in task has no stdout: its value is not shown.
+  TaskResult plugin = CrashedResult();
+  plugin.status = TaskStatus::kFailed;
+  plugin.error = "bad input";
+  plugin.result = "stale";
+  EXPECT_EQ(ResultHumanLine(plugin, 3), "[2] failed: bad input  (pid 4243, 1 attempt)");
 }
 
 }  // namespace
