@@ -102,6 +102,10 @@ Status CheckSocketFile(const std::string& endpoint, const std::string& path) {
         "use this jobd",
         path, UserName(st.st_uid), GroupName(st.st_gid), st.st_mode & 07777, who));
   }
+  if (!S_ISSOCK(st.st_mode)) {
+    return Status::Unavailable("no jobd at " + endpoint + ": " + path +
+                               " is not a socket (set --socket or JOBD_SOCKET)");
+  }
   if (NobodyListensOn(path)) {
     return Status::Unavailable("no jobd is listening on " + endpoint + " (the socket file " +
                                path + " is left from one that stopped; is jobd running?)");

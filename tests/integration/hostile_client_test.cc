@@ -325,18 +325,19 @@ TEST_F(HostileClientTest, JobsPastTheTaskLimitsAreRefusedWithTheLimitNamed) {
   EXPECT_EQ(big.exit_code, 2) << big.out;
   EXPECT_THAT(big.err, HasSubstr("task 1 has 5000 bytes of arguments; the limit is 4096"));
 
-  // A request over --max-message-size: jobd cannot read its id, and jobctl
-  // still shows the error. 300 tasks of 3,500 bytes: each task and the job
-  // are within their limits, the message is not.
+  // A request over --max-message-size: jobctl knows the limit from jobd's
+  // pong and does not send it. 300 tasks of 3,500 bytes: each task and the
+  // job are within their limits, the message is not.
   CommandResult huge = jobd_->Jobctl(Concat({"map", "echo"}, Repeat(std::string(3500, 'y'), 300)));
   EXPECT_EQ(huge.exit_code, 2) << huge.out;
-  EXPECT_THAT(huge.err, HasSubstr("over jobd's limit of " + std::to_string(kMaxMessage)));
+  EXPECT_THAT(huge.err, HasSubstr("over jobd's limit of " + std::to_string(kMaxMessage) +
+                                  " bytes (its --max-message-size)"));
 
   ExpectServing();
   EXPECT_EQ(jobd_->StopWith(SIGTERM), 0);
   EXPECT_EQ(CountLogLines(jobd_->log_path(), "(--max-tasks-per-job)"), 1);
   EXPECT_EQ(CountLogLines(jobd_->log_path(), "(--max-task-bytes)"), 1);
-  EXPECT_EQ(CountLogLines(jobd_->log_path(), "(--max-message-size)"), 1);
+  EXPECT_EQ(CountLogLines(jobd_->log_path(), "(--max-message-size)"), 0);  // never sent
   EXPECT_EQ(CountLogLines(jobd_->log_path(), "job accepted"), 1);  // ExpectServing's
 }
 

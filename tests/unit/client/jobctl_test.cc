@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -223,6 +224,13 @@ TEST_F(JobctlTest, SecondCtrlCLeavesAtOnce) {
   ASSERT_TRUE(jobctl.WaitForStdout("[0] ok r0")) << jobctl.err();
   jobctl.Interrupt();
   ASSERT_TRUE(jobctl.WaitForStderr("cancelling job 4")) << jobctl.err();
+  // The line comes just before the Cancel leaves: a second Ctrl-C before it
+  // has arrived would drop it with the socket (linger 0).
+  const auto sent_by = steady_clock::now() + milliseconds(5000);
+  while (job.cancels() == 0 && steady_clock::now() < sent_by) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_EQ(job.cancels(), 1);
   const auto start = steady_clock::now();
   jobctl.Interrupt();  // while jobctl waits for the unanswered Cancel
   EXPECT_EQ(jobctl.Finish(), 130) << jobctl.err();
