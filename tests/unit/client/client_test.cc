@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -115,6 +117,19 @@ class DeadSocketTest : public ::testing::Test {
     EXPECT_LT(elapsed, std::chrono::milliseconds(500));  // slack for loaded machines
   }
 
+  // A socket bound to path_ (the file exists), not yet listening; -1 on failure.
+  int BindSocketFile() {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ADD_FAILURE() << "bind " << path_ << ": " << std::strerror(errno);
+      return -1;
+    }
+    return fd;
+  }
+
   std::string dir_;
   std::string path_;
 };
@@ -127,12 +142,8 @@ TEST_F(DeadSocketTest, PlainFileInsteadOfSocket) {
 
 TEST_F(DeadSocketTest, SocketFileNobodyListensOn) {
   // A socket file left behind by a daemon that died: bound, never listening.
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = BindSocketFile();
   ASSERT_GE(fd, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ExpectToldAtOnce("no jobd is listening on ipc://" + path_ + " (the socket file " + path_ +
                    " is left from one that stopped; is jobd running?)");
   ::close(fd);
@@ -140,12 +151,8 @@ TEST_F(DeadSocketTest, SocketFileNobodyListensOn) {
 
 TEST_F(DeadSocketTest, ListenerThatNeverAnswersIsASilentJobd) {
   // Someone listens but never speaks: a hung jobd, told apart from a stale file.
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = BindSocketFile();
   ASSERT_GE(fd, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path_.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ASSERT_EQ(::listen(fd, 8), 0);
   ClientOptions options;
   options.endpoint = "ipc://" + path_;
