@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 #include "client/log_tail.h"
 #include "client/output.h"
 #include "client/progress_line.h"
+#include "client/usage_errors.h"
 #include "util/duration.h"
 #include "util/endpoints.h"
 #include "util/log_record.h"
@@ -571,12 +573,59 @@ int RunLogs(const GlobalOptions& global, const LogsOptions& options) {
   return kExitOk;
 }
 
+constexpr const char* kHelpHint = "Run with --help for more information.";
+
+// The long option names of `command` ("--ordered").
+std::vector<std::string> LongOptions(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+  }
+  return names;
+}
+
+// A clearer word than CLI11's for the usage errors people make most: no
+// command, an unknown one, an unknown option (or an argument that looks like
+// one). `free_words` holds, for the commands taking TASK ARG, ITEMs or CMD,
+// the words they took. Nothing when CLI11's own message is as good.
+std::optional<std::string> ClearerUsageError(
+    const CLI::App& app, const std::vector<std::string>& args,
+    const std::map<const CLI::App*, const std::vector<std::string>*>& free_words) {
+  std::vector<std::string> commands;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(command->get_name());
+  }
+  const std::vector<std::string> left = app.remaining();
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (parsed.empty()) {
+    for (const std::string& word : left) {
+      if (!word.empty() && word[0] != '-') return UnknownCommandMessage(word, commands);
+    }
+    return MissingCommandMessage(commands);
+  }
+  const auto unknown = std::find_if(left.begin(), left.end(), [](const std::string& word) {
+    return word.size() > 1 && word[0] == '-';
+  });
+  if (unknown == left.end()) return std::nullopt;
+  const CLI::App& command = *parsed.front();
+  CommandLine line;
+  line.command = command.get_name();
+  const auto verb = std::find(args.begin(), args.end(), line.command);
+  if (verb != args.end()) line.args.assign(verb + 1, args.end());
+  if (const auto words = free_words.find(&command); words != free_words.end()) {
+    if (!words->second->empty()) line.first_free_word = words->second->front();
+  }
+  line.options = LongOptions(command);
+  for (const std::string& global : LongOptions(app)) line.options.push_back(global);
+  return UnknownOptionMessage(line, *unknown);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"jobctl: submit work to jobd, watch results, read its logs"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may come after the verb too
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return "jobctl: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+    return "jobctl: " + std::string(e.what()) + "\n" + kHelpHint + "\n";
   });
 
   GlobalOptions global;
@@ -679,6 +728,17 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {  // not --help
+      const std::map<const CLI::App*, const std::vector<std::string>*> free_words = {
+          {map, &map_options.words}, {submit, &submit_options.words}, {run, &run_options.words}};
+      const std::optional<std::string> clearer =
+          ClearerUsageError(app, std::vector<std::string>(argv + 1, argv + argc), free_words);
+      if (clearer) {
+        PrintError(*clearer);
+        std::fprintf(stderr, "%s\n", kHelpHint);
+        return kExitUsage;
+      }
+    }
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (keygen->parsed()) return RunKeygen(keygen_prefix);

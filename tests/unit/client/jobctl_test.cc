@@ -479,5 +479,58 @@ TEST_F(JobctlTest, JobsFilteredByState) {
   }
 }
 
+// Usage errors need no daemon: jobctl refuses the line before it connects.
+TEST_F(JobctlTest, UnknownCommandNamesTheNearOne) {
+  Jobctl jobctl({"mpa", "echo", "a"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.out(), "");
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: unknown command 'mpa' (did you mean 'map'?)\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, UnknownCommandFarFromAllListsThem) {
+  Jobctl jobctl({"frobnicate"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: unknown command 'frobnicate'; the commands are: ping, map, submit, run, "
+            "watch, results, status, cancel, jobs, workers, tasks, logs, keygen\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, NoCommandListsThem) {
+  Jobctl jobctl({"--json"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: a command is required: ping, map, submit, run, watch, results, status, "
+            "cancel, jobs, workers, tasks, logs, keygen\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, OptionLikeWordOfACommandSaysWhereDashDashGoes) {
+  Jobctl jobctl({"run", "--timeout", "5s", "ls", "-la"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: run: '-la' is not an option of jobctl run; put the command after --: "
+            "jobctl run --timeout 5s -- ls -la\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, MisspeltOptionNamesTheNearOne) {
+  Jobctl jobctl({"map", "--orderd", "echo", "a"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: map: unknown option '--orderd' (did you mean '--ordered'?)\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, TheSuggestedLineParses) {
+  // Against a daemon that is not there: past parsing, it fails to connect.
+  Jobctl jobctl({"--socket", "ipc:///nonexistent/jobd.sock", "run", "--timeout", "5s", "--", "ls",
+                 "-la"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_NE(jobctl.err().find("no jobd at"), std::string::npos) << jobctl.err();
+}
+
 }  // namespace
 }  // namespace jobd
