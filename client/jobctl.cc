@@ -194,7 +194,12 @@ int RunKeygen(const std::string& prefix) {
     std::fputs(FormatKeyPairFile(*keys).c_str(), stdout);
     return kExitOk;
   }
-  if (Status written = WriteKeyPairFiles(*keys, prefix); !written.ok()) return Fail(written);
+  // Whatever stops the files (an existing pair, no such folder, no
+  // permission) is the caller's to fix, and nothing was written: 2.
+  if (Status written = WriteKeyPairFiles(*keys, prefix); !written.ok()) {
+    PrintError(written.message());
+    return kExitUsage;
+  }
   PrintLine(keys->public_key);
   PrintError("wrote " + prefix + ".key (the key pair: keep it secret, mode 0600) and " + prefix +
              ".pub (the public key)");

@@ -532,5 +532,31 @@ TEST_F(JobctlTest, TheSuggestedLineParses) {
   EXPECT_NE(jobctl.err().find("no jobd at"), std::string::npos) << jobctl.err();
 }
 
+// Both are a wrong --out, for the caller to fix, with nothing written.
+TEST_F(JobctlTest, KeygenIntoNoFolderOrOverAPairExitsTwo) {
+  char pattern[] = "/tmp/jobctl-keygen.XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/missing/alice"});
+    EXPECT_EQ(jobctl.Finish(), 2) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "");
+    EXPECT_EQ(jobctl.err(), "jobctl: cannot write " + dir + "/missing/alice.key: no folder " + dir +
+                                "/missing (nothing written)\n");
+  }
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/alice"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/alice"});
+    EXPECT_EQ(jobctl.Finish(), 2) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "");
+    EXPECT_EQ(jobctl.err(), "jobctl: " + dir +
+                                "/alice.key exists; not overwritten (choose another --out)\n");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace jobd
