@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/config_file.h"
 #include "daemon/io/access_setup.h"
 #include "daemon/io/journal_sink.h"
 #include "daemon/io/log_writer.h"
@@ -41,11 +42,31 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "jobd: " + std::string(e.what()) + "\nRun with --help for more information.\n";
   });
+  // CLI11 names neither the file nor the line of a bad config entry, so a
+  // given file is checked again entry by entry, and its error, naming both,
+  // is the one told. Also when CLI11 found nothing wrong: the checks of
+  // ParseDaemonValues (durations, sizes) come after CLI11's.
+  const auto check_config = [&app]() -> jobd::Status {
+    const CLI::Option* config = app.get_config_ptr();
+    if (config == nullptr || config->count() == 0) return jobd::Status::Ok();
+    return jobd::CheckConfigFile(config->as<std::string>(), jobd::DaemonOptionNames(),
+                                 jobd::CheckDaemonConfigEntry);
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {  // not --help
+      if (jobd::Status config = check_config(); !config.ok()) {
+        fprintf(stderr, "jobd: %s\n", config.message().c_str());
+        return 2;
+      }
+    }
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  if (jobd::Status config = check_config(); !config.ok()) {
+    fprintf(stderr, "jobd: %s\n", config.message().c_str());
+    return 2;
   }
 
   // A bad value is refused at start, naming the option.

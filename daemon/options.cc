@@ -1,6 +1,7 @@
 #include "daemon/options.h"
 
 #include <algorithm>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -169,6 +170,35 @@ Result<DaemonValues> ParseDaemonValues(const DaemonFlags& flags) {
   values.max_message_size = *max_message_size;
   values.journal = *journal_mode;
   return values;
+}
+
+std::vector<std::string> DaemonOptionNames() {
+  DaemonFlags flags;
+  CLI::App app;
+  AddDaemonOptions(app, flags);
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back(name);
+  }
+  return names;
+}
+
+Status CheckDaemonConfigEntry(const std::string& text) {
+  // Only the entry is judged, so the rest keep defaults that pass, whatever
+  // the environment says (JOBD_SOCKET sets the default socket, and --socket
+  // reads it too).
+  DaemonFlags flags;
+  flags.socket = "ipc:///run/jobd/jobd.sock";
+  CLI::App app;
+  AddDaemonOptions(app, flags);
+  for (CLI::Option* option : app.get_options()) option->envname("");
+  std::istringstream entry(text);
+  try {
+    app.parse_from_stream(entry);
+  } catch (const CLI::ParseError& e) {
+    return Status::InvalidArgument(e.what());
+  }
+  return ParseDaemonValues(flags).status();
 }
 
 }  // namespace jobd

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "daemon/io/access_setup.h"
 #include "daemon/io/journal_sink.h"
@@ -73,5 +74,14 @@ struct DaemonValues {
 // Parses and range-checks the text flags (and --socket). The first bad one
 // fails naming its option: "--drain-timeout: bad duration 'soon': ...".
 Result<DaemonValues> ParseDaemonValues(const DaemonFlags& flags);
+
+// The long option names, without the dashes: what a config file may name
+// (--help and --config are named, and refused as CLI11 refuses them).
+std::vector<std::string> DaemonOptionNames();
+
+// Checks one entry of a config file, `text` as written there ("workers = 0"),
+// alone: as CLI11 reads it, then as ParseDaemonValues judges it. Fails with
+// the message for it, e.g. "--workers: Value 0 not in range 1 to 1024".
+Status CheckDaemonConfigEntry(const std::string& text);
 
 }  // namespace jobd
