@@ -23,8 +23,8 @@ std::string JoinCommas(const std::vector<std::string>& words) {
 // `word` as sh reads it back: as it is when that is safe, else in '...'.
 std::string ShellWord(const std::string& word) {
   const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) !=
-                                                              std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
   });
   if (plain) return word;
   std::string quoted = "'";
@@ -77,8 +77,8 @@ std::string UnknownOptionMessage(const CommandLine& line, const std::string& unk
     fixed += ShellWord(line.args[static_cast<size_t>(i)]);
   }
   const std::string what = line.command == "run" ? "the command" : "the arguments";
-  return prefix + "'" + unknown + "' is not an option of jobctl " + line.command + "; put " +
-         what + " after --: " + fixed;
+  return prefix + "'" + unknown + "' is not an option of jobctl " + line.command + "; put " + what +
+         " after --: " + fixed;
 }
 
 }  // namespace jobd

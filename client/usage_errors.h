@@ -19,8 +19,8 @@ std::string UnknownCommandMessage(const std::string& word,
 // A command line that gave `command` an argument starting with '-' that is
 // none of its options.
 struct CommandLine {
-  std::string command;             // "run"
-  std::vector<std::string> args;   // the words after the command, as given
+  std::string command;            // "run"
+  std::vector<std::string> args;  // the words after the command, as given
   // The first word the command took as TASK, ITEM or CMD (map, submit, run);
   // empty when it took none or takes none.
   std::string first_free_word;

@@ -30,9 +30,10 @@ TEST(UsageErrorsTest, AnOptionAfterTheCommandWordsGoesAfterDashDash) {
             "run: '-la' is not an option of jobctl run; put the command after --: "
             "jobctl run -- ls -la");
   // The options before the command stay before the --.
-  EXPECT_EQ(UnknownOptionMessage(Line("run", {"--timeout", "5s", "ls", "-la", "/tmp"}, "ls"), "-la"),
-            "run: '-la' is not an option of jobctl run; put the command after --: "
-            "jobctl run --timeout 5s -- ls -la /tmp");
+  EXPECT_EQ(
+      UnknownOptionMessage(Line("run", {"--timeout", "5s", "ls", "-la", "/tmp"}, "ls"), "-la"),
+      "run: '-la' is not an option of jobctl run; put the command after --: "
+      "jobctl run --timeout 5s -- ls -la /tmp");
   EXPECT_EQ(UnknownOptionMessage(Line("map", {"echo", "a", "-x"}, "echo"), "-x"),
             "map: '-x' is not an option of jobctl map; put the arguments after --: "
             "jobctl map -- echo a -x");

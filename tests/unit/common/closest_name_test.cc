@@ -9,7 +9,7 @@ TEST(EditDistanceTest, CountsEditsAndSwaps) {
   EXPECT_EQ(EditDistance("", ""), 0u);
   EXPECT_EQ(EditDistance("map", "map"), 0u);
   EXPECT_EQ(EditDistance("", "map"), 3u);
-  EXPECT_EQ(EditDistance("mpa", "map"), 1u);           // a swap is one edit
+  EXPECT_EQ(EditDistance("mpa", "map"), 1u);  // a swap is one edit
   EXPECT_EQ(EditDistance("wrokers", "workers"), 1u);
   EXPECT_EQ(EditDistance("stauts", "status"), 1u);
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
