@@ -26,6 +26,7 @@
 #include "client/log_tail.h"
 #include "client/output.h"
 #include "client/progress_line.h"
+#include "client/task_list.h"
 #include "client/usage_errors.h"
 #include "util/duration.h"
 #include "util/endpoints.h"
@@ -78,6 +79,7 @@ struct GlobalOptions {
 struct SubmitOptions {
   // TASK ARG..., or with --exec the ITEMs, or for run the command's words.
   std::vector<std::string> words;
+  TaskShape shape;  // -n, --repeat
   CommandFlags command;
   uint32_t retries = 1;
   std::string timeout;
@@ -212,11 +214,18 @@ std::string WorkingDirectory() {
   return ec ? "/" : cwd;
 }
 
-// The tasks of map/submit: TASK ARG..., or a command per ITEM with --exec.
+// The tasks of map/submit: TASK [ARG...] (see TasksFromArgs), or a command
+// per ITEM with --exec, each list --repeat times over.
 Status AddTasks(const SubmitOptions& options, SubmitRequest& request) {
   if (!options.command.exec.empty()) {
+    if (options.shape.args_per_task != 1) {
+      return Status::InvalidArgument("-n applies to TASK ARG..., not to --exec (one command "
+                                     "per ITEM)");
+    }
+    if (Status s = CheckRepeat(options.words.size(), options.shape.repeat); !s.ok()) return s;
     Result<std::vector<TaskInput>> tasks = CommandTasks(options.command, options.words);
     if (!tasks.ok()) return tasks.status();
+    RepeatTasks(options.shape.repeat, *tasks);
     request.default_task = kCommandTaskName;
     request.tasks = std::move(*tasks);
     return Status::Ok();
@@ -226,14 +235,12 @@ Status AddTasks(const SubmitOptions& options, SubmitRequest& request) {
         "--shell, --cwd, --env, --stdin, --max-output, --memory-limit and --cpu-limit apply "
         "to commands only (--exec, or jobctl run)");
   }
-  if (options.words.size() < 2) {
-    return Status::InvalidArgument(options.words.empty() ? "no TASK given"
-                                                         : "no ARG given: one task runs per ARG");
-  }
+  if (options.words.empty()) return Status::InvalidArgument("no TASK given");
+  Result<std::vector<TaskInput>> tasks = TasksFromArgs(
+      std::vector<std::string>(options.words.begin() + 1, options.words.end()), options.shape);
+  if (!tasks.ok()) return tasks.status();
   request.default_task = options.words[0];
-  for (size_t i = 1; i < options.words.size(); ++i) {
-    request.tasks.push_back(TaskInput{"", {options.words[i]}});
-  }
+  request.tasks = std::move(*tasks);
   return Status::Ok();
 }
 
@@ -298,7 +305,17 @@ void AddSubmitOptions(CLI::App* command, SubmitOptions* options, bool run = fals
     command->add_option("COMMAND", options->words, "the program and its arguments, after --");
   } else {
     command->add_option("TASK ARG", options->words,
-                        "the task, then one task runs per ARG (with --exec: the ITEMs)");
+                        "the task, then its ARGs: one task per ARG (per N ARGs with -n); "
+                        "no ARG: one task with no arguments. With --exec: the ITEMs");
+    command->add_option("-n,--args-per-task", options->shape.args_per_task,
+                        "take the ARGs N at a time, one task each, like xargs -n (their count "
+                        "must be a multiple of N)")
+        ->capture_default_str();
+    command->add_option("--repeat", options->shape.repeat,
+                        "run the whole list of tasks N times over (index i runs the ARGs of "
+                        "task i mod the list's length); with no ARG, the task N times. At most "
+                        "1000000 tasks")
+        ->capture_default_str();
   }
   AddCommandOptions(command, &options->command, /*exec=*/!run);
   command->add_option("--retries", options->retries,
@@ -651,8 +668,9 @@ int Main(int argc, char** argv) {
   SubmitOptions map_options;
   CLI::App* map = app.add_subcommand(
       "map",
-      "run TASK once per ARG, stream results as they end. Ctrl-C cancels the job and prints "
-      "the rest of its results (exit 1); Ctrl-C again leaves at once (exit 130)");
+      "run TASK once per ARG (per N ARGs with -n, N times over with --repeat), stream results "
+      "as they end. Ctrl-C cancels the job and prints the rest of its results (exit 1); Ctrl-C "
+      "again leaves at once (exit 130)");
   AddSubmitOptions(map, &map_options);
   map->add_flag("--ordered", map_options.ordered, "print in submission order");
   map->add_flag("--detach", map_options.detach,

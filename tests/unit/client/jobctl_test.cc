@@ -452,6 +452,64 @@ TEST_F(JobctlTest, NoStoreReachesTheSubmitRequest) {
   EXPECT_FALSE(submits[2].no_store);
 }
 
+// The SubmitRequests `server` received.
+std::vector<SubmitRequest> Submits(const FakeJobd& server) {
+  std::vector<SubmitRequest> submits;
+  for (const Request& request : server.requests()) {
+    if (const auto* submit = std::get_if<SubmitRequest>(&request.body)) submits.push_back(*submit);
+  }
+  return submits;
+}
+
+TEST_F(JobctlTest, ArgsPerTaskAndRepeatShapeTheTasks) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "-n", "2", "echo", "a", "b", "c", "d"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "--repeat", "3", "crash"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "crash"});  // no ARG: once
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  const std::vector<SubmitRequest> submits = Submits(server);
+  ASSERT_EQ(submits.size(), 3u);
+  EXPECT_EQ(submits[0].default_task, "echo");
+  ASSERT_EQ(submits[0].tasks.size(), 2u);
+  EXPECT_EQ(submits[0].tasks[0].args, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(submits[0].tasks[1].args, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(submits[1].default_task, "crash");
+  ASSERT_EQ(submits[1].tasks.size(), 3u);
+  for (const TaskInput& task : submits[1].tasks) EXPECT_TRUE(task.args.empty());
+  EXPECT_EQ(submits[2].default_task, "crash");
+  ASSERT_EQ(submits[2].tasks.size(), 1u);
+  EXPECT_TRUE(submits[2].tasks[0].args.empty());
+}
+
+TEST_F(JobctlTest, BadTaskShapesAreUsageErrorsAndSendNothing) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"map", "-n", "2", "echo", "a", "b", "c"},
+       "jobctl: -n 2: 3 ARGs are not a multiple of 2 (1 left over)\n"},
+      {{"map", "--repeat", "2000000", "crash"},
+       "jobctl: --repeat 2000000 is over jobctl's limit of 1000000 tasks a job (jobd's default "
+       "--max-tasks-per-job; split the job)\n"},
+      {{"submit", "--exec", "ls {}", "-n", "2", "a", "b"},
+       "jobctl: -n applies to TASK ARG..., not to --exec (one command per ITEM)\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> line = {"--socket", server.endpoint()};
+    line.insert(line.end(), args.begin(), args.end());
+    Jobctl jobctl(line);
+    EXPECT_EQ(jobctl.Finish(), 2) << args[1];
+    EXPECT_EQ(jobctl.err(), message);
+  }
+  EXPECT_TRUE(Submits(server).empty());
+}
+
 TEST_F(JobctlTest, JobsFilteredByState) {
   FakeJobd server(JobEight(JobState::kDone, 1, {}));
   {
