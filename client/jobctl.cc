@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@
 #include "client/log_tail.h"
 #include "client/output.h"
 #include "client/progress_line.h"
+#include "client/task_list.h"
+#include "client/usage_errors.h"
 #include "util/duration.h"
 #include "util/endpoints.h"
 #include "util/log_record.h"
@@ -76,6 +79,7 @@ struct GlobalOptions {
 struct SubmitOptions {
   // TASK ARG..., or with --exec the ITEMs, or for run the command's words.
   std::vector<std::string> words;
+  TaskShape shape;  // -n, --repeat
   CommandFlags command;
   uint32_t retries = 1;
   std::string timeout;
@@ -192,7 +196,12 @@ int RunKeygen(const std::string& prefix) {
     std::fputs(FormatKeyPairFile(*keys).c_str(), stdout);
     return kExitOk;
   }
-  if (Status written = WriteKeyPairFiles(*keys, prefix); !written.ok()) return Fail(written);
+  // Whatever stops the files (an existing pair, no such folder, no
+  // permission) is the caller's to fix, and nothing was written: 2.
+  if (Status written = WriteKeyPairFiles(*keys, prefix); !written.ok()) {
+    PrintError(written.message());
+    return kExitUsage;
+  }
   PrintLine(keys->public_key);
   PrintError("wrote " + prefix + ".key (the key pair: keep it secret, mode 0600) and " + prefix +
              ".pub (the public key)");
@@ -205,11 +214,18 @@ std::string WorkingDirectory() {
   return ec ? "/" : cwd;
 }
 
-// The tasks of map/submit: TASK ARG..., or a command per ITEM with --exec.
+// The tasks of map/submit: TASK [ARG...] (see TasksFromArgs), or a command
+// per ITEM with --exec, each list --repeat times over.
 Status AddTasks(const SubmitOptions& options, SubmitRequest& request) {
   if (!options.command.exec.empty()) {
+    if (options.shape.args_per_task != 1) {
+      return Status::InvalidArgument("-n applies to TASK ARG..., not to --exec (one command "
+                                     "per ITEM)");
+    }
+    if (Status s = CheckRepeat(options.words.size(), options.shape.repeat); !s.ok()) return s;
     Result<std::vector<TaskInput>> tasks = CommandTasks(options.command, options.words);
     if (!tasks.ok()) return tasks.status();
+    RepeatTasks(options.shape.repeat, *tasks);
     request.default_task = kCommandTaskName;
     request.tasks = std::move(*tasks);
     return Status::Ok();
@@ -219,14 +235,12 @@ Status AddTasks(const SubmitOptions& options, SubmitRequest& request) {
         "--shell, --cwd, --env, --stdin, --max-output, --memory-limit and --cpu-limit apply "
         "to commands only (--exec, or jobctl run)");
   }
-  if (options.words.size() < 2) {
-    return Status::InvalidArgument(options.words.empty() ? "no TASK given"
-                                                         : "no ARG given: one task runs per ARG");
-  }
+  if (options.words.empty()) return Status::InvalidArgument("no TASK given");
+  Result<std::vector<TaskInput>> tasks = TasksFromArgs(
+      std::vector<std::string>(options.words.begin() + 1, options.words.end()), options.shape);
+  if (!tasks.ok()) return tasks.status();
   request.default_task = options.words[0];
-  for (size_t i = 1; i < options.words.size(); ++i) {
-    request.tasks.push_back(TaskInput{"", {options.words[i]}});
-  }
+  request.tasks = std::move(*tasks);
   return Status::Ok();
 }
 
@@ -292,7 +306,17 @@ void AddSubmitOptions(CLI::App* command, SubmitOptions* options, bool run = fals
     command->add_option("COMMAND", options->words, "the program and its arguments, after --");
   } else {
     command->add_option("TASK ARG", options->words,
-                        "the task, then one task runs per ARG (with --exec: the ITEMs)");
+                        "the task, then its ARGs: one task per ARG (per N ARGs with -n); "
+                        "no ARG: one task with no arguments. With --exec: the ITEMs");
+    command->add_option("-n,--args-per-task", options->shape.args_per_task,
+                        "take the ARGs N at a time, one task each, like xargs -n (their count "
+                        "must be a multiple of N)")
+        ->capture_default_str();
+    command->add_option("--repeat", options->shape.repeat,
+                        "run the whole list of tasks N times over (index i runs the ARGs of "
+                        "task i mod the list's length); with no ARG, the task N times. At most "
+                        "1000000 tasks")
+        ->capture_default_str();
   }
   AddCommandOptions(command, &options->command, /*exec=*/!run);
   command->add_option("--retries", options->retries,
@@ -585,12 +609,59 @@ int RunLogs(const GlobalOptions& global, const LogsOptions& options) {
   return kExitOk;
 }
 
+constexpr const char* kHelpHint = "Run with --help for more information.";
+
+// The long option names of `command` ("--ordered").
+std::vector<std::string> LongOptions(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : command.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+  }
+  return names;
+}
+
+// A clearer word than CLI11's for the usage errors people make most: no
+// command, an unknown one, an unknown option (or an argument that looks like
+// one). `free_words` holds, for the commands taking TASK ARG, ITEMs or CMD,
+// the words they took. Nothing when CLI11's own message is as good.
+std::optional<std::string> ClearerUsageError(
+    const CLI::App& app, const std::vector<std::string>& args,
+    const std::map<const CLI::App*, const std::vector<std::string>*>& free_words) {
+  std::vector<std::string> commands;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(command->get_name());
+  }
+  const std::vector<std::string> left = app.remaining();
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (parsed.empty()) {
+    for (const std::string& word : left) {
+      if (!word.empty() && word[0] != '-') return UnknownCommandMessage(word, commands);
+    }
+    return MissingCommandMessage(commands);
+  }
+  const auto unknown = std::find_if(left.begin(), left.end(), [](const std::string& word) {
+    return word.size() > 1 && word[0] == '-';
+  });
+  if (unknown == left.end()) return std::nullopt;
+  const CLI::App& command = *parsed.front();
+  CommandLine line;
+  line.command = command.get_name();
+  const auto verb = std::find(args.begin(), args.end(), line.command);
+  if (verb != args.end()) line.args.assign(verb + 1, args.end());
+  if (const auto words = free_words.find(&command); words != free_words.end()) {
+    if (!words->second->empty()) line.first_free_word = words->second->front();
+  }
+  line.options = LongOptions(command);
+  for (const std::string& global : LongOptions(app)) line.options.push_back(global);
+  return UnknownOptionMessage(line, *unknown);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"jobctl: submit work to jobd, watch results, read its logs"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may come after the verb too
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return "jobctl: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+    return "jobctl: " + std::string(e.what()) + "\n" + kHelpHint + "\n";
   });
 
   GlobalOptions global;
@@ -615,8 +686,9 @@ int Main(int argc, char** argv) {
   SubmitOptions map_options;
   CLI::App* map = app.add_subcommand(
       "map",
-      "run TASK once per ARG, stream results as they end. Ctrl-C cancels the job and prints "
-      "the rest of its results (exit 1); Ctrl-C again leaves at once (exit 130)");
+      "run TASK once per ARG (per N ARGs with -n, N times over with --repeat), stream results "
+      "as they end. Ctrl-C cancels the job and prints the rest of its results (exit 1); Ctrl-C "
+      "again leaves at once (exit 130)");
   AddSubmitOptions(map, &map_options);
   map->add_flag("--ordered", map_options.ordered, "print in submission order");
   map->add_flag("--detach", map_options.detach,
@@ -697,6 +769,17 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {  // not --help
+      const std::map<const CLI::App*, const std::vector<std::string>*> free_words = {
+          {map, &map_options.words}, {submit, &submit_options.words}, {run, &run_options.words}};
+      const std::optional<std::string> clearer =
+          ClearerUsageError(app, std::vector<std::string>(argv + 1, argv + argc), free_words);
+      if (clearer) {
+        PrintError(*clearer);
+        std::fprintf(stderr, "%s\n", kHelpHint);
+        return kExitUsage;
+      }
+    }
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (keygen->parsed()) return RunKeygen(keygen_prefix);

@@ -68,7 +68,8 @@ _jobctl() {
                 ((i++))
                 ;;
             --timeout | --retries | --priority | --from-seq | --state | --pid | --job | --log-dir | \
-                --cwd | --env | --stdin | --max-output | --memory-limit | --cpu-limit | --out)
+                --cwd | --env | --stdin | --max-output | --memory-limit | --cpu-limit | --out | \
+                -n | --args-per-task | --repeat)
                 ((i++))
                 ;;
             -*) ;;
@@ -106,7 +107,7 @@ _jobctl() {
             return
             ;;
         --timeout | --retries | --priority | --from-seq | --pid | --exec | --env | --max-output | \
-            --memory-limit | --cpu-limit)
+            --memory-limit | --cpu-limit | -n | --args-per-task | --repeat)
             return
             ;;
     esac
@@ -135,10 +136,10 @@ _jobctl() {
     local command_opts="--shell --cwd --env --stdin --max-output --memory-limit --cpu-limit"
     case $command in
         map)
-            opts="--exec $command_opts $submit_opts --ordered --detach"
+            opts="-n --args-per-task --repeat --exec $command_opts $submit_opts --ordered --detach"
             ;;
         submit)
-            opts="--exec $command_opts $submit_opts"
+            opts="-n --args-per-task --repeat --exec $command_opts $submit_opts"
             ;;
         run)
             opts="-- $command_opts $submit_opts"

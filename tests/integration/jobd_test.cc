@@ -96,6 +96,40 @@ TEST_F(JobdTest, CompletionOrderDiffersFromSubmissionOrder) {
   EXPECT_EQ(lines[2]["index"], 0);
 }
 
+// -n and --repeat shape the tasks; a task may take no ARG at all.
+TEST_F(JobdTest, TasksTakeSeveralArgsOrNoneAndRepeat) {
+  StartJobd(2);
+  CommandResult grouped =
+      jobd_->Jobctl({"--json", "map", "--ordered", "-n", "2", "echo", "a", "b", "c", "d"});
+  ASSERT_EQ(grouped.exit_code, 0) << grouped.err;
+  auto lines = JsonLines(grouped.out);
+  ASSERT_EQ(lines.size(), 2u) << grouped.out;
+  EXPECT_EQ(lines[0]["index"], 0);
+  EXPECT_EQ(lines[0]["result"], "a b");
+  EXPECT_EQ(lines[1]["index"], 1);
+  EXPECT_EQ(lines[1]["result"], "c d");
+
+  CommandResult bare = jobd_->Jobctl({"--json", "map", "echo"});
+  ASSERT_EQ(bare.exit_code, 0) << bare.err;
+  lines = JsonLines(bare.out);
+  ASSERT_EQ(lines.size(), 1u) << bare.out;
+  EXPECT_EQ(lines[0]["status"], "ok");
+  EXPECT_EQ(lines[0]["result"], "");
+
+  CommandResult crashes =
+      jobd_->Jobctl({"--json", "map", "--retries", "0", "--repeat", "3", "crash"});
+  EXPECT_EQ(crashes.exit_code, 1) << crashes.err;
+  lines = JsonLines(crashes.out);
+  ASSERT_EQ(lines.size(), 3u) << crashes.out;
+  std::set<int> indexes;
+  for (const json& line : lines) {
+    EXPECT_EQ(line["status"], "crashed");
+    EXPECT_THAT(line["error"].get<std::string>(), HasSubstr("SIGSEGV"));
+    indexes.insert(line["index"].get<int>());
+  }
+  EXPECT_EQ(indexes, (std::set<int>{0, 1, 2}));
+}
+
 TEST_F(JobdTest, CrashIsReportedWithPidAndSignalAndThePoolHeals) {
   StartJobd(1);
   CommandResult r = jobd_->Jobctl({"--json", "map", "--ordered", "echo", "a", "b"});

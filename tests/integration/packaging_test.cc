@@ -352,7 +352,10 @@ TEST(PackagingConfigTest, BadValueInTheConfigIsRefusedWithTheOptionName) {
       {"retain = forever", "--retain"},
       {"kill-grace = later", "--kill-grace"},
       {"max-output = big", "--max-output"},
-      {"wrokers = 2", "wrokers"},  // a misspelt name is refused, not ignored
+      {"max-message-size = 1", "--max-message-size"},
+      {"no-store = maybe", "--no-store"},
+      // A misspelt name is refused, not ignored, and the near one named.
+      {"wrokers = 2", "unknown option 'wrokers' (did you mean 'workers'?)"},
   };
   for (const auto& [line, option] : cases) {
     TempDir dir;
@@ -364,8 +367,25 @@ TEST(PackagingConfigTest, BadValueInTheConfigIsRefusedWithTheOptionName) {
         {}, std::chrono::seconds(20));
     EXPECT_EQ(r.exit_code, 2) << line << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr(option)) << line;
+    // The file and the line, compiler style.
+    EXPECT_THAT(r.err, HasSubstr("jobd: " + dir.path() + "/jobd.conf:2: ")) << line;
     EXPECT_FALSE(fs::exists(dir.path() + "/jobd.sock")) << line;
+    EXPECT_FALSE(fs::exists(dir.path() + "/state")) << line;
+    EXPECT_FALSE(fs::exists(dir.path() + "/log")) << line;
   }
+}
+
+TEST(PackagingConfigTest, BadValueInTheConfigIsRefusedEvenWhenTheCommandLineSetsIt) {
+  TempDir dir;
+  WriteFile(dir.path() + "/jobd.conf", "# jobd\n\nworkers = 0\n");
+  CommandResult r = RunCommand(
+      {BinPath("jobd"), "--config", dir.path() + "/jobd.conf", "--workers", "1", "--socket",
+       "ipc://" + dir.path() + "/jobd.sock", "--state-dir", dir.path() + "/state"},
+      {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err,
+            "jobd: " + dir.path() + "/jobd.conf:3: --workers: Value 0 not in range 1 to 1024\n");
+  EXPECT_FALSE(fs::exists(dir.path() + "/state"));
 }
 
 TEST(PackagingConfigTest, ExampleConfigInTheTreeIsAcceptedAsItIs) {

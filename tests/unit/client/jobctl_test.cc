@@ -460,6 +460,64 @@ TEST_F(JobctlTest, NoStoreReachesTheSubmitRequest) {
   EXPECT_FALSE(submits[2].no_store);
 }
 
+// The SubmitRequests `server` received.
+std::vector<SubmitRequest> Submits(const FakeJobd& server) {
+  std::vector<SubmitRequest> submits;
+  for (const Request& request : server.requests()) {
+    if (const auto* submit = std::get_if<SubmitRequest>(&request.body)) submits.push_back(*submit);
+  }
+  return submits;
+}
+
+TEST_F(JobctlTest, ArgsPerTaskAndRepeatShapeTheTasks) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "-n", "2", "echo", "a", "b", "c", "d"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "--repeat", "3", "crash"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "submit", "crash"});  // no ARG: once
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  const std::vector<SubmitRequest> submits = Submits(server);
+  ASSERT_EQ(submits.size(), 3u);
+  EXPECT_EQ(submits[0].default_task, "echo");
+  ASSERT_EQ(submits[0].tasks.size(), 2u);
+  EXPECT_EQ(submits[0].tasks[0].args, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(submits[0].tasks[1].args, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(submits[1].default_task, "crash");
+  ASSERT_EQ(submits[1].tasks.size(), 3u);
+  for (const TaskInput& task : submits[1].tasks) EXPECT_TRUE(task.args.empty());
+  EXPECT_EQ(submits[2].default_task, "crash");
+  ASSERT_EQ(submits[2].tasks.size(), 1u);
+  EXPECT_TRUE(submits[2].tasks[0].args.empty());
+}
+
+TEST_F(JobctlTest, BadTaskShapesAreUsageErrorsAndSendNothing) {
+  FakeJobd server(JobEight(JobState::kDone, 1, {}));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"map", "-n", "2", "echo", "a", "b", "c"},
+       "jobctl: -n 2: 3 ARGs are not a multiple of 2 (1 left over)\n"},
+      {{"map", "--repeat", "2000000", "crash"},
+       "jobctl: --repeat 2000000 is over jobctl's limit of 1000000 tasks a job (jobd's default "
+       "--max-tasks-per-job; split the job)\n"},
+      {{"submit", "--exec", "ls {}", "-n", "2", "a", "b"},
+       "jobctl: -n applies to TASK ARG..., not to --exec (one command per ITEM)\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> line = {"--socket", server.endpoint()};
+    line.insert(line.end(), args.begin(), args.end());
+    Jobctl jobctl(line);
+    EXPECT_EQ(jobctl.Finish(), 2) << args[1];
+    EXPECT_EQ(jobctl.err(), message);
+  }
+  EXPECT_TRUE(Submits(server).empty());
+}
+
 TEST_F(JobctlTest, JobsFilteredByState) {
   FakeJobd server(JobEight(JobState::kDone, 1, {}));
   {
@@ -536,6 +594,85 @@ TEST_F(JobctlTest, FailedCommandKeepsItsStdout) {
     EXPECT_EQ(jobctl.out(), "out-a\n");
     EXPECT_NE(jobctl.err().find("err-a\n"), std::string::npos) << jobctl.err();
   }
+}
+
+// Usage errors need no daemon: jobctl refuses the line before it connects.
+TEST_F(JobctlTest, UnknownCommandNamesTheNearOne) {
+  Jobctl jobctl({"mpa", "echo", "a"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.out(), "");
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: unknown command 'mpa' (did you mean 'map'?)\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, UnknownCommandFarFromAllListsThem) {
+  Jobctl jobctl({"frobnicate"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: unknown command 'frobnicate'; the commands are: ping, map, submit, run, "
+            "watch, results, status, cancel, jobs, workers, tasks, logs, keygen\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, NoCommandListsThem) {
+  Jobctl jobctl({"--json"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: a command is required: ping, map, submit, run, watch, results, status, "
+            "cancel, jobs, workers, tasks, logs, keygen\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, OptionLikeWordOfACommandSaysWhereDashDashGoes) {
+  Jobctl jobctl({"run", "--timeout", "5s", "ls", "-la"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: run: '-la' is not an option of jobctl run; put the command after --: "
+            "jobctl run --timeout 5s -- ls -la\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, MisspeltOptionNamesTheNearOne) {
+  Jobctl jobctl({"map", "--orderd", "echo", "a"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_EQ(jobctl.err(),
+            "jobctl: map: unknown option '--orderd' (did you mean '--ordered'?)\n"
+            "Run with --help for more information.\n");
+}
+
+TEST_F(JobctlTest, TheSuggestedLineParses) {
+  // Against a daemon that is not there: past parsing, it fails to connect.
+  Jobctl jobctl({"--socket", "ipc:///nonexistent/jobd.sock", "run", "--timeout", "5s", "--", "ls",
+                 "-la"});
+  EXPECT_EQ(jobctl.Finish(), 2);
+  EXPECT_NE(jobctl.err().find("no jobd at"), std::string::npos) << jobctl.err();
+}
+
+// Both are a wrong --out, for the caller to fix, with nothing written.
+TEST_F(JobctlTest, KeygenIntoNoFolderOrOverAPairExitsTwo) {
+  char pattern[] = "/tmp/jobctl-keygen.XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string dir = pattern;
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/missing/alice"});
+    EXPECT_EQ(jobctl.Finish(), 2) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "");
+    EXPECT_EQ(jobctl.err(), "jobctl: cannot write " + dir + "/missing/alice.key: no folder " + dir +
+                                "/missing (nothing written)\n");
+  }
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/alice"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  }
+  {
+    Jobctl jobctl({"keygen", "--out", dir + "/alice"});
+    EXPECT_EQ(jobctl.Finish(), 2) << jobctl.err();
+    EXPECT_EQ(jobctl.out(), "");
+    EXPECT_EQ(jobctl.err(), "jobctl: " + dir +
+                                "/alice.key exists; not overwritten (choose another --out)\n");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -75,5 +75,33 @@ TEST_F(KeygenTest, WritesTheSecretPairPrivateAndThePublicKeyReadable) {
   EXPECT_EQ(ParseKeyPairFile(Read(prefix + ".key"), "k")->secret_key, keys->secret_key);
 }
 
+TEST_F(KeygenTest, RefusesAPrefixInNoFolderAndWritesNothing) {
+  Result<CurveKeyPair> keys = GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok());
+  const std::string prefix = dir_ + "/missing/alice";
+  Status written = WriteKeyPairFiles(*keys, prefix);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(written.message(), "cannot write " + prefix + ".key: no folder " + dir_ +
+                                   "/missing (nothing written)");
+
+  std::ofstream(dir_ + "/plain") << "a file\n";
+  written = WriteKeyPairFiles(*keys, dir_ + "/plain/alice");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(written.message(), HasSubstr(dir_ + "/plain is not a folder (nothing written)"));
+  EXPECT_EQ(Read(dir_ + "/plain"), "a file\n");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);  // plain alone
+}
+
+TEST_F(KeygenTest, AnExistingPairIsTheCallersToFixToo) {
+  Result<CurveKeyPair> keys = GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_TRUE(WriteKeyPairFiles(*keys, dir_ + "/bob").ok());
+  Status again = WriteKeyPairFiles(*keys, dir_ + "/bob");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace jobd
