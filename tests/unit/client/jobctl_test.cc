@@ -610,8 +610,8 @@ TEST_F(JobctlTest, UnknownCommandFarFromAllListsThem) {
   Jobctl jobctl({"frobnicate"});
   EXPECT_EQ(jobctl.Finish(), 2);
   EXPECT_EQ(jobctl.err(),
-            "jobctl: unknown command 'frobnicate'; the commands are: ping, map, submit, run, "
-            "watch, results, status, cancel, jobs, workers, tasks, logs, keygen\n"
+            "jobctl: unknown command 'frobnicate'; the commands are: ping, reload, map, submit, "
+            "run, watch, results, status, cancel, jobs, workers, tasks, logs, keygen\n"
             "Run with --help for more information.\n");
 }
 
@@ -619,8 +619,8 @@ TEST_F(JobctlTest, NoCommandListsThem) {
   Jobctl jobctl({"--json"});
   EXPECT_EQ(jobctl.Finish(), 2);
   EXPECT_EQ(jobctl.err(),
-            "jobctl: a command is required: ping, map, submit, run, watch, results, status, "
-            "cancel, jobs, workers, tasks, logs, keygen\n"
+            "jobctl: a command is required: ping, reload, map, submit, run, watch, results, "
+            "status, cancel, jobs, workers, tasks, logs, keygen\n"
             "Run with --help for more information.\n");
 }
 
