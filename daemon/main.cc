@@ -133,6 +133,7 @@ int main(int argc, char** argv) {
   if (!flags.no_store) config.store_path = flags.state_dir + "/jobd.db";
   config.retain = values->retain;
   config.supervisor.workers = flags.workers;
+  config.supervisor.own_uid = geteuid();
   config.supervisor.default_timeout = values->default_timeout;
   config.supervisor.max_tasks_per_worker = flags.max_tasks_per_worker;
   config.supervisor.max_worker_rss = values->max_worker_rss;

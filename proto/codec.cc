@@ -185,6 +185,7 @@ void WriteResult(wire::TaskResult::Builder out, const TaskResult& r) {
   out.setDurationUs(r.duration_us);
   out.setSeq(r.seq);
   if (r.command) WriteCommandEnd(out.initCommand(), *r.command);
+  out.setUid(r.uid.value_or(kNoUid));
 }
 
 TaskResult ReadResult(wire::TaskResult::Reader in) {
@@ -199,6 +200,7 @@ TaskResult ReadResult(wire::TaskResult::Reader in) {
   r.duration_us = in.getDurationUs();
   r.seq = in.getSeq();
   if (in.hasCommand()) r.command = ReadCommandEnd(in.getCommand());
+  if (in.getUid() != kNoUid) r.uid = in.getUid();
   return r;
 }
 
@@ -240,6 +242,7 @@ void WriteTaskInfos(capnp::List<wire::TaskInfo>::Builder out, const std::vector<
     out[i].setKind(AsText(tasks[i].kind));
     out[i].setFile(AsText(tasks[i].file));
     out[i].setDescription(AsText(tasks[i].description));
+    out[i].setRunsCode(tasks[i].runs_code);
   }
 }
 
@@ -247,7 +250,7 @@ std::vector<TaskInfo> ReadTaskInfos(capnp::List<wire::TaskInfo>::Reader in) {
   std::vector<TaskInfo> tasks;
   for (auto t : in) {
     tasks.push_back(TaskInfo{ToString(t.getName()), ToString(t.getKind()), ToString(t.getFile()),
-                             ToString(t.getDescription())});
+                             ToString(t.getDescription()), t.getRunsCode()});
   }
   return tasks;
 }
@@ -401,6 +404,7 @@ std::string EncodeReply(const Reply& reply) {
                      list[i].setTasksDone(info.tasks_done);
                      list[i].setRssBytes(info.rss_bytes);
                      list[i].setUptimeUs(info.uptime_us);
+                     list[i].setUid(info.uid.value_or(kNoUid));
                    }
                  },
                  [&](const LogsReply& l) { root.initLogs().setPath(AsText(l.path)); },
@@ -470,12 +474,13 @@ Result<Reply> DecodeReply(std::string_view frame) {
           WorkerInfo info;
           info.slot = w.getSlot();
           info.pid = w.getPid();
-          info.state = Must(ConvertEnum(w.getState(), WorkerState::kLost, "worker state"));
+          info.state = Must(ConvertEnum(w.getState(), WorkerState::kVacant, "worker state"));
           info.job = w.getJob();
           info.task = w.getTask();
           info.tasks_done = w.getTasksDone();
           info.rss_bytes = w.getRssBytes();
           info.uptime_us = w.getUptimeUs();
+          if (w.getUid() != kNoUid) info.uid = w.getUid();
           workers.workers.push_back(info);
         }
         reply.body = std::move(workers);
@@ -701,6 +706,7 @@ const char* WorkerStateName(WorkerState state) {
     case WorkerState::kStopping: return "stopping";
     case WorkerState::kRetiring: return "retiring";
     case WorkerState::kLost: return "lost";
+    case WorkerState::kVacant: return "vacant";
   }
   return "unknown";
 }

@@ -32,6 +32,7 @@ struct TaskResult {
   durationUs @7 :UInt64;
   seq @8 :UInt64;         # position in the job's completion order, from 0
   command @9 :CommandEnd; # set for a command task whose command started
+  uid @10 :UInt32 = 4294967295;  # the uid it ran as (2^32-1: not known)
 }
 
 # How the command tasks (name "exec") of a job run.
@@ -123,6 +124,7 @@ struct TaskInfo {
   kind @1 :Text;               # "built-in" or "plugin"
   file @2 :Text;               # the plugin's library, for plugins
   description @3 :Text;        # one line
+  runsCode @4 :Bool;           # runs code its caller gives (a plugin said so)
 }
 
 struct TaskList {
@@ -174,6 +176,7 @@ enum WorkerState {
   starting @0; idle @1; busy @2; backoff @3; stopping @4;
   retiring @5;                 # finishing its task, then replaced (recycling)
   lost @6;                     # stopped answering or was stopped; killed, not yet reaped
+  vacant @7;                   # no process: per-user workers start on demand
 }
 
 struct WorkerInfo {
@@ -185,6 +188,7 @@ struct WorkerInfo {
   tasksDone @5 :UInt64;
   rssBytes @6 :UInt64;
   uptimeUs @7 :UInt64;
+  uid @8 :UInt32 = 4294967295; # the uid it runs as (2^32-1: vacant)
 }
 
 struct LogsInfo { path @0 :Text; }

@@ -52,6 +52,9 @@ struct CommandEnd {
   bool operator==(const CommandEnd&) const = default;
 };
 
+// A uid on the wire that stands for none (as (uid_t)-1 does for chown).
+inline constexpr uint32_t kNoUid = 0xFFFFFFFF;
+
 struct TaskResult {
   JobId job = 0;
   uint32_t index = 0;
@@ -63,6 +66,7 @@ struct TaskResult {
   uint64_t duration_us = 0;
   uint64_t seq = 0;  // position in the job's completion order, from 0
   std::optional<CommandEnd> command;  // for a command that started
+  std::optional<uint32_t> uid;        // the uid it ran as, when known
 };
 
 // ---- client -> coordinator ------------------------------------------------
@@ -157,7 +161,7 @@ struct ResultBatch {
 struct StatusReply { std::vector<JobInfo> jobs; };
 
 enum class WorkerState : uint8_t {
-  kStarting, kIdle, kBusy, kBackoff, kStopping, kRetiring, kLost
+  kStarting, kIdle, kBusy, kBackoff, kStopping, kRetiring, kLost, kVacant
 };
 
 struct WorkerInfo {
@@ -169,6 +173,7 @@ struct WorkerInfo {
   uint64_t tasks_done = 0;
   uint64_t rss_bytes = 0;
   uint64_t uptime_us = 0;
+  std::optional<uint32_t> uid;  // the uid it runs as; none for a vacant slot
 };
 struct WorkersReply { std::vector<WorkerInfo> workers; };
 struct LogsReply { std::string path; };
@@ -178,6 +183,9 @@ struct TaskInfo {
   std::string kind;  // "built-in", "plugin" or "exec"
   std::string file;  // the plugin's library, for plugins
   std::string description;
+  // A plugin's task that runs code its caller gives (an interpreter): a code
+  // task, like a command, refused to callers that may not run code.
+  bool runs_code = false;
 };
 struct TasksReply {
   std::vector<TaskInfo> tasks;

@@ -20,9 +20,9 @@ namespace {
 // them; counts the results sent to clients.
 class BenchIo : public SupervisorIo {
  public:
-  Result<int32_t> SpawnWorker(uint32_t) override { return next_pid++; }
-  void KillWorker(int32_t) override {}
-  void SignalGroup(int32_t, int) override {}
+  Result<int32_t> SpawnWorker(uint32_t, uint32_t) override { return next_pid++; }
+  void KillWorker(int32_t, uint32_t) override {}
+  void SignalGroup(int32_t, int, uint32_t) override {}
   bool SendToWorker(int32_t pid, const ToWorker& message) override {
     if (const auto* run = std::get_if<RunTasks>(&message.body)) {
       auto& sent = assigned[pid];

@@ -39,6 +39,7 @@ std::optional<PeerCredentials> ParsePeerAddress(std::string_view address) {
 Caller AccessPolicy::LocalCaller(const PeerCredentials& peer) const {
   Caller caller;
   caller.id.uid = peer.uid;
+  caller.account = peer.uid;
   caller.privileged = peer.uid == 0 || peer.uid == options_.own_uid ||
                       (options_.admin_gid && peer.gid == *options_.admin_gid) ||
                       options_.admin_uids.count(peer.uid) != 0;

@@ -36,9 +36,13 @@ std::string Describe(const JobOwner& owner);
 struct Caller {
   JobOwner id;              // what a job it submits belongs to
   bool privileged = false;  // root, jobd's own user or the admin group: every job
+  // The local account its tasks run as: a local peer's own uid; for a CURVE
+  // key, the account the authorised keys file maps it to. None: a key with
+  // no account, which may run built-in tasks only, never code.
+  std::optional<uint32_t> account;
 
   // jobd itself (in-process clients, tests): privileged, owner unknown.
-  static Caller Internal() { return Caller{JobOwner{}, true}; }
+  static Caller Internal() { return Caller{JobOwner{}, true, std::nullopt}; }
 };
 
 // A local peer's credentials, as the kernel gave them when it connected.
@@ -65,10 +69,11 @@ class AccessPolicy {
 
   // A local client (ipc).
   Caller LocalCaller(const PeerCredentials& peer) const;
-  // A remote client authenticated by CURVE, by its key's name. Never
+  // A remote client authenticated by CURVE, by its key's name, and the
+  // local account its tasks run as, if the key maps to one. Never
   // privileged: a key sees the jobs submitted with the same name only.
-  static Caller KeyCaller(std::string name) {
-    return Caller{JobOwner{std::nullopt, std::move(name)}, false};
+  static Caller KeyCaller(std::string name, std::optional<uint32_t> account = std::nullopt) {
+    return Caller{JobOwner{std::nullopt, std::move(name)}, false, account};
   }
 
   const AccessOptions& options() const { return options_; }

@@ -51,7 +51,10 @@ Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const
       store_(store),
       streams_(options.max_results_per_message, options.default_stream_window, io, log) {
   workers_.resize(options_.workers);
-  for (uint32_t slot = 0; slot < workers_.size(); ++slot) workers_[slot].slot = slot;
+  for (uint32_t slot = 0; slot < workers_.size(); ++slot) {
+    workers_[slot].slot = slot;
+    workers_[slot].uid = options_.own_uid;
+  }
 }
 
 void Supervisor::Start() {
@@ -300,7 +303,7 @@ Result<CancelReply> Supervisor::Cancel(JobId id, const Caller& caller) {
       // waiting is just dropped too (should the worker run it, its outcome
       // is ignored); a running one cannot be interrupted safely: its worker
       // goes instead.
-      if (StopCommand(f, now)) continue;
+      if (StopCommand(worker, f, now)) continue;
       if (f.command) {
         f.abandoned = true;
         f.deadline.reset();
@@ -400,7 +403,7 @@ void Supervisor::SpawnSlot(Worker& worker) {
   worker.tasks_done = 0;
   worker.rss_bytes = 0;
   worker.started = worker.last_heard = worker.last_sent = clock_.Now();
-  Result<int32_t> pid = io_.SpawnWorker(worker.slot);
+  Result<int32_t> pid = io_.SpawnWorker(worker.slot, worker.uid);
   if (!pid.ok()) {
     log_.error("cannot start worker[{}]: {}", worker.slot, pid.status().message());
     worker.pid = 0;
@@ -425,7 +428,7 @@ void Supervisor::ScheduleRestart(Worker& worker) {
 void Supervisor::KillWorker(Worker& worker, StopReason reason) {
   if (worker.pid == 0) return;
   if (worker.stop != StopReason::kKilled && worker.stop != StopReason::kLost) {
-    io_.KillWorker(worker.pid);
+    io_.KillWorker(worker.pid, worker.uid);
   }
   worker.stop = reason;
 }
@@ -531,14 +534,14 @@ void Supervisor::OnCommandStarted(Worker& worker, const CommandStarted& started,
       worker.stop == StopReason::kLost) {
     // The task ended (or its worker was killed) before we heard of the
     // command: nobody wants it.
-    io_.SignalGroup(started.pgid, SIGKILL);
+    io_.SignalGroup(started.pgid, SIGKILL, worker.uid);
     return;
   }
   const bool unknown_until_now = it->pgid == 0;
   it->pgid = started.pgid;
   // Cancelled before we knew its group (see Cancel): stopped now, unless
   // the same report says it ended (its group id may be reused already).
-  if (it->abandoned && unknown_until_now && !ended) StopCommand(*it, clock_.Now());
+  if (it->abandoned && unknown_until_now && !ended) StopCommand(worker, *it, clock_.Now());
 }
 
 void Supervisor::OnDropped(Worker& worker, const DroppedTask& dropped) {
@@ -558,9 +561,9 @@ void Supervisor::OnDropped(Worker& worker, const DroppedTask& dropped) {
   RequeueTask(*job, task.index, /*attempt_counts=*/false);
 }
 
-bool Supervisor::StopCommand(InFlight& task, TimePoint now) {
+bool Supervisor::StopCommand(const Worker& worker, InFlight& task, TimePoint now) {
   if (task.pgid == 0) return false;
-  io_.SignalGroup(task.pgid, SIGTERM);
+  io_.SignalGroup(task.pgid, SIGTERM, worker.uid);
   task.abandoned = true;
   task.deadline.reset();
   task.kill_at = now + options_.kill_grace;
@@ -578,7 +581,7 @@ void Supervisor::EscalateStoppedCommands(TimePoint now) {
         log_.warn("worker[{}] pid {}: job {} task {}: the command outlived its {} ms of grace; "
                   "killing its process group {}",
                   worker.slot, worker.pid, f.job, f.index, options_.kill_grace.count(), f.pgid);
-        io_.SignalGroup(f.pgid, SIGKILL);
+        io_.SignalGroup(f.pgid, SIGKILL, worker.uid);
         f.sigkilled = true;
         f.kill_at = now + options_.kill_grace;
       } else {
@@ -622,7 +625,7 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
   for (const InFlight& f : worker.in_flight) {
     // What is left of a command's group dies with its worker: no command
     // outlives its task.
-    if (f.pgid != 0) io_.SignalGroup(f.pgid, SIGKILL);
+    if (f.pgid != 0) io_.SignalGroup(f.pgid, SIGKILL, worker.uid);
     Job* job = FindJob(f.job);
     if (job == nullptr || f.abandoned) continue;  // abandoned: ended already
     ScopedLogContext context(f.job, f.index);
@@ -755,7 +758,7 @@ void Supervisor::ExpireTasks(TimePoint now) {
     bool kill_worker = false;
     for (InFlight& f : worker.in_flight) {
       if (!f.deadline || *f.deadline > now) continue;
-      const bool stopped = StopCommand(f, now);
+      const bool stopped = StopCommand(worker, f, now);
       timed_out.push_back(f);
       how.push_back(stopped ? fmt::format("its process group {} sent SIGTERM", f.pgid)
                             : fmt::format("worker pid {} killed", worker.pid));

@@ -32,6 +32,8 @@ namespace jobd {
 
 struct SupervisorOptions {
   uint32_t workers = 1;
+  // The uid jobd runs as: what every worker runs as without per-user workers.
+  uint32_t own_uid = 0;
   size_t max_results_per_message = 1000;
   size_t max_queued_tasks = 10'000'000;
   // A job of more tasks than this, or with a task whose arguments add up to
@@ -183,6 +185,7 @@ class Supervisor {
   struct Worker {
     uint32_t slot = 0;
     int32_t pid = 0;  // 0: no process (backing off, or gone while draining)
+    uint32_t uid = 0;  // what it runs as
     bool ready = false;
     bool retiring = false;
     StopReason stop = StopReason::kNone;
@@ -222,7 +225,7 @@ class Supervisor {
   // Stops a running command task whose process group is known: SIGTERM now,
   // SIGKILL after the grace period. False when there is no group to signal
   // (not a command, or not started yet): then only killing the worker stops it.
-  bool StopCommand(InFlight& task, TimePoint now);
+  bool StopCommand(const Worker& worker, InFlight& task, TimePoint now);
   void EscalateStoppedCommands(TimePoint now);
   void MaybeRetire(Worker& worker);
   void ExpireTasks(TimePoint now);

@@ -21,13 +21,17 @@ enum class Delivery {
 class SupervisorIo {
  public:
   virtual ~SupervisorIo() = default;
-  // Starts a worker process for `slot` and returns its pid.
-  virtual Result<int32_t> SpawnWorker(uint32_t slot) = 0;
-  // SIGKILLs a live worker; its exit is reported later through OnWorkerExited.
-  virtual void KillWorker(int32_t pid) = 0;
-  // Sends `signal` to the process group of a command a worker started
-  // (pgid > 1); a group that is gone is no error.
-  virtual void SignalGroup(int32_t pgid, int signal) = 0;
+  // Starts a worker process for `slot` that runs as `uid` (jobd's own, or
+  // with per-user workers the tasks' owner's) and returns its pid.
+  virtual Result<int32_t> SpawnWorker(uint32_t slot, uint32_t uid) = 0;
+  // SIGKILLs a live worker running as `uid`; its exit is reported later
+  // through OnWorkerExited.
+  virtual void KillWorker(int32_t pid, uint32_t uid) = 0;
+  // Sends `signal` to the process group of a command that a worker running
+  // as `uid` started (pgid > 1), with no more right than `uid` has: a worker
+  // that names another user's group cannot have it signalled. A group that
+  // is gone is no error.
+  virtual void SignalGroup(int32_t pgid, int signal, uint32_t uid) = 0;
   // False when the worker cannot be reached (it is dying).
   virtual bool SendToWorker(int32_t pid, const ToWorker& message) = 0;
   virtual Delivery SendToClient(const ClientId& client, const Reply& reply) = 0;

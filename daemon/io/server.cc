@@ -516,11 +516,11 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
 
 // ---- SupervisorIo -----------------------------------------------------------
 
-Result<int32_t> Server::SpawnWorker(uint32_t slot) { return launcher_.Spawn(slot); }
+Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t /*uid*/) { return launcher_.Spawn(slot); }
 
-void Server::KillWorker(int32_t pid) { launcher_.Kill(pid); }
+void Server::KillWorker(int32_t pid, uint32_t /*uid*/) { launcher_.Kill(pid); }
 
-void Server::SignalGroup(int32_t pgid, int signal) {
+void Server::SignalGroup(int32_t pgid, int signal, uint32_t /*uid*/) {
   // The supervisor checks pgid too; this is the last line before kill(2),
   // where 0 or -1 would reach our own group or every process we may signal.
   if (pgid <= 1 || pgid == getpgrp()) return;

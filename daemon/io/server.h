@@ -126,9 +126,9 @@ class Server final : private SupervisorIo {
   bool ShouldExit(TimePoint now);
 
   // SupervisorIo
-  Result<int32_t> SpawnWorker(uint32_t slot) override;
-  void KillWorker(int32_t pid) override;
-  void SignalGroup(int32_t pgid, int signal) override;
+  Result<int32_t> SpawnWorker(uint32_t slot, uint32_t uid) override;
+  void KillWorker(int32_t pid, uint32_t uid) override;
+  void SignalGroup(int32_t pgid, int signal, uint32_t uid) override;
   bool SendToWorker(int32_t pid, const ToWorker& message) override;
   Delivery SendToClient(const ClientId& client, const Reply& reply) override;
 

@@ -127,8 +127,8 @@ TEST(OutputTest, JobsTableCountsCancelledApartFromFailed) {
 }
 
 TEST(OutputTest, WorkerLines) {
-  WorkerInfo idle{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 125000000};
-  WorkerInfo busy{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 5000000};
+  WorkerInfo idle{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 125000000, std::nullopt};
+  WorkerInfo busy{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 5000000, std::nullopt};
   EXPECT_EQ(WorkersTable({idle, busy}),
             "SLOT  PID  STATE  JOB  TASK  DONE  RSS   UPTIME\n"
             "0     100  idle   -    -     5     2.0M  2m05s\n"
@@ -139,8 +139,8 @@ TEST(OutputTest, WorkerLines) {
 }
 
 TEST(OutputTest, WorkerStatesRetiringAndLost) {
-  WorkerInfo retiring{0, 100, WorkerState::kRetiring, 7, 3, 500, 1u << 20, 1000000};
-  WorkerInfo lost{1, 101, WorkerState::kLost, 0, 0, 6, 0, 2000000};
+  WorkerInfo retiring{0, 100, WorkerState::kRetiring, 7, 3, 500, 1u << 20, 1000000, std::nullopt};
+  WorkerInfo lost{1, 101, WorkerState::kLost, 0, 0, 6, 0, 2000000, std::nullopt};
   EXPECT_EQ(WorkersTable({retiring, lost}),
             "SLOT  PID  STATE     JOB  TASK  DONE  RSS   UPTIME\n"
             "0     100  retiring  7    3     500   1.0M  1.00 s\n"

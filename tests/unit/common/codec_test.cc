@@ -38,7 +38,7 @@ TEST(CodecTest, ResultBatchRoundTrips) {
   ResultBatch batch;
   batch.job = 9;
   batch.results.push_back(TaskResult{9, 1, TaskStatus::kCrashed, "", "worker pid 5 killed by SIGSEGV",
-                                     5, 1, 1234, 0, std::nullopt});
+                                     5, 1, 1234, 0, std::nullopt, 1000u});
   batch.done = true;
   Result<Reply> decoded = DecodeReply(EncodeReply(Reply{kProtocolVersion, 3, batch}));
   ASSERT_TRUE(decoded.ok()) << decoded.status().message();
@@ -196,8 +196,8 @@ TEST(CodecTest, CommandStartAndEndTravelWithReportsAndResults) {
   EXPECT_EQ(got.outcomes[0].command, kEnd);
 
   ResultBatch batch;
-  batch.results.push_back(TaskResult{9, 1, TaskStatus::kFailed, "out", "err", 5, 1, 10, 0, kEnd});
-  batch.results.push_back(TaskResult{9, 2, TaskStatus::kOk, "x", "", 5, 1, 10, 1, std::nullopt});
+  batch.results.push_back(TaskResult{9, 1, TaskStatus::kFailed, "out", "err", 5, 1, 10, 0, kEnd, 0u});
+  batch.results.push_back(TaskResult{9, 2, TaskStatus::kOk, "x", "", 5, 1, 10, 1, std::nullopt, std::nullopt});
   Result<Reply> reply = DecodeReply(EncodeReply(Reply{kProtocolVersion, 3, batch}));
   ASSERT_TRUE(reply.ok()) << reply.status().message();
   const auto& results = std::get<ResultBatch>(reply->body).results;

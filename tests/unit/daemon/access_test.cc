@@ -48,8 +48,8 @@ TEST(AccessPolicyTest, OwnersAndWhoMayUseTheirJobs) {
   const JobOwner alice{1000, ""};
   const JobOwner remote_alice{std::nullopt, "alice"};
   const JobOwner unknown;
-  const Caller user{alice, false};
-  const Caller admin{JobOwner{0, ""}, true};
+  const Caller user{alice, false, 1000u};
+  const Caller admin{JobOwner{0, ""}, true, 0u};
   EXPECT_TRUE(MayAccess(user, alice));
   EXPECT_FALSE(MayAccess(user, JobOwner{1001, ""}));
   EXPECT_FALSE(MayAccess(user, remote_alice)) << "a key's name is no local user";
@@ -57,7 +57,7 @@ TEST(AccessPolicyTest, OwnersAndWhoMayUseTheirJobs) {
   EXPECT_TRUE(MayAccess(admin, alice));
   EXPECT_TRUE(MayAccess(admin, unknown));
   EXPECT_TRUE(MayAccess(AccessPolicy::KeyCaller("alice"), remote_alice));
-  EXPECT_FALSE(MayAccess(Caller{unknown, false}, unknown)) << "nobody owns an unknown owner's job";
+  EXPECT_FALSE(MayAccess(Caller{unknown, false, std::nullopt}, unknown)) << "nobody owns an unknown owner's job";
   EXPECT_EQ(Describe(alice), "uid 1000");
   EXPECT_EQ(Describe(remote_alice), "key alice");
   EXPECT_EQ(Describe(unknown), "unknown");

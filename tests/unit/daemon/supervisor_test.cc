@@ -15,14 +15,21 @@ using ::testing::SizeIs;
 // Records what the supervisor asks of the world; can refuse or stall.
 class FakeIo : public SupervisorIo {
  public:
-  Result<int32_t> SpawnWorker(uint32_t slot) override {
+  Result<int32_t> SpawnWorker(uint32_t slot, uint32_t uid) override {
     if (fail_spawns) return Status::Failed("spawn refused by test");
     const int32_t pid = next_pid++;
     spawned.push_back({slot, pid});
+    spawned_as[pid] = uid;
     return pid;
   }
-  void KillWorker(int32_t pid) override { killed.push_back(pid); }
-  void SignalGroup(int32_t pgid, int signal) override { signalled.push_back({pgid, signal}); }
+  void KillWorker(int32_t pid, uint32_t uid) override {
+    killed.push_back(pid);
+    killed_as.push_back(uid);
+  }
+  void SignalGroup(int32_t pgid, int signal, uint32_t uid) override {
+    signalled.push_back({pgid, signal});
+    signalled_as.push_back(uid);
+  }
   bool SendToWorker(int32_t pid, const ToWorker& message) override {
     to_workers[pid].push_back(message);
     return true;
@@ -59,8 +66,11 @@ class FakeIo : public SupervisorIo {
   Delivery client_delivery = Delivery::kSent;
   int32_t next_pid = 100;
   std::vector<std::pair<uint32_t, int32_t>> spawned;
+  std::map<int32_t, uint32_t> spawned_as;  // pid -> the uid it runs as
   std::vector<int32_t> killed;
+  std::vector<uint32_t> killed_as;  // with the rights of this uid
   std::vector<std::pair<int32_t, int>> signalled;  // (pgid, signal)
+  std::vector<uint32_t> signalled_as;
   std::map<int32_t, std::vector<ToWorker>> to_workers;
   std::map<ClientId, std::vector<Reply>> to_clients;
 };
