@@ -26,6 +26,7 @@ Job::Job(const StoredJob& stored)
       command_(stored.command),
       stored_(true),
       owner_(stored.owner),
+      run_as_(stored.run_as),
       specs_(TaskSpecs::FromStored(stored)),
       runs_commands_(specs_->Uses(kCommandTaskName)),
       tasks_(specs_->size()) {
@@ -60,6 +61,7 @@ JobCreated Job::Created() const {
   stored.submitted_unix_us = submitted_unix_us_;
   stored.command = command_;
   stored.owner = owner_;
+  stored.run_as = run_as_;
   return JobCreated(std::move(stored), specs_);
 }
 

@@ -63,6 +63,9 @@ class Job {
   // Who submitted it: who, besides privileged callers, may see and change it.
   const JobOwner& owner() const { return owner_; }
   void set_owner(JobOwner owner) { owner_ = std::move(owner); }
+  // The uid its tasks run as (see StoredJob::run_as).
+  std::optional<uint32_t> run_as() const { return run_as_; }
+  void set_run_as(std::optional<uint32_t> uid) { run_as_ = uid; }
   // Results that may be shown to clients: for a stored job, only those
   // committed, so that a result seen is never taken back by a crash.
   size_t deliverable() const { return stored_ ? durable_ : results_.size(); }
@@ -135,6 +138,7 @@ class Job {
   bool stored_ = false;
   size_t durable_ = 0;  // results committed to the store
   JobOwner owner_;
+  std::optional<uint32_t> run_as_;
 
   const std::shared_ptr<const TaskSpecs> specs_;  // also in the store's JobCreated
   const bool runs_commands_;

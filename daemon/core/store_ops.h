@@ -49,6 +49,9 @@ struct StoredJob {
   std::optional<CommandOptions> command;  // for its command tasks
   std::vector<StoredTask> tasks;  // by index
   JobOwner owner;  // who submitted it; unknown for jobs stored before schema version 3
+  // The local account its tasks run as; none for a key with no account, and
+  // for jobs stored before schema version 5.
+  std::optional<uint32_t> run_as;
 };
 
 // ---- the changes ------------------------------------------------------------
