@@ -140,6 +140,10 @@ int main(int argc, char** argv) {
   config.supervisor.heartbeat_interval = std::chrono::duration_cast<jobd::Millis>(values->heartbeat);
   config.supervisor.heartbeat_misses = flags.heartbeat_misses;
   config.supervisor.max_queued_tasks = flags.max_queued_tasks;
+  config.supervisor.max_queued_tasks_per_user = flags.max_queued_tasks_per_user;
+  config.supervisor.max_workers_per_user = flags.max_workers_per_user;
+  config.supervisor.worker_idle_timeout =
+      std::chrono::duration_cast<jobd::Millis>(values->worker_idle_timeout);
   config.supervisor.max_tasks_per_job = flags.max_tasks_per_job;
   config.supervisor.max_task_bytes = values->max_task_bytes;
   config.max_message_size = values->max_message_size;

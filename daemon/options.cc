@@ -58,6 +58,18 @@ void AddDaemonOptions(CLI::App& app, DaemonFlags& flags) {
   app.add_option("--max-queued-tasks", flags.max_queued_tasks,
                  "A job that would queue more tasks than this is refused whole")
       ->capture_default_str();
+  app.add_option("--max-queued-tasks-per-user", flags.max_queued_tasks_per_user,
+                 "A job that would queue more tasks than this for its user is refused (0: no "
+                 "limit but --max-queued-tasks)")
+      ->capture_default_str();
+  app.add_option("--max-workers-per-user", flags.max_workers_per_user,
+                 "Workers running one user's tasks at once (0: no limit but --workers; users "
+                 "with work share the workers fairly anyway)")
+      ->capture_default_str();
+  app.add_option("--worker-idle-timeout", flags.worker_idle_timeout,
+                 "With per-user workers (jobd runs as root or with CAP_SETUID and CAP_SETGID), "
+                 "a worker idle this long leaves")
+      ->capture_default_str();
   app.add_option("--max-tasks-per-job", flags.max_tasks_per_job,
                  "A job of more tasks than this is refused (bad request)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 32))
@@ -129,6 +141,7 @@ Result<DaemonValues> ParseDaemonValues(const DaemonFlags& flags) {
   auto retain = ParseDuration(flags.retain);
   auto max_output = ParseSize(flags.max_output);
   auto kill_grace = ParseDuration(flags.kill_grace);
+  auto idle_timeout = ParseDuration(flags.worker_idle_timeout);
   auto max_task_bytes = ParseSize(flags.max_task_bytes);
   auto max_message_size = ParseSize(flags.max_message_size);
   auto journal_mode = ParseJournalMode(flags.journal);
@@ -142,12 +155,17 @@ Result<DaemonValues> ParseDaemonValues(const DaemonFlags& flags) {
       {"--retain", retain.status()},
       {"--max-output", max_output.status()},
       {"--kill-grace", kill_grace.status()},
+      {"--worker-idle-timeout", idle_timeout.status()},
       {"--max-task-bytes", max_task_bytes.status()},
       {"--max-message-size", max_message_size.status()},
       {"--journal", journal_mode.status()},
       {"--socket", endpoint_ok}};
   for (const auto& [option, status] : checks) {
     if (!status.ok()) return Status::InvalidArgument(std::string(option) + ": " + status.message());
+  }
+  if (*idle_timeout < Millis(10)) {
+    return Status::InvalidArgument("--worker-idle-timeout: " + flags.worker_idle_timeout +
+                                   " is too short (at least 10ms)");
   }
   if (*heartbeat < Millis(10)) {
     return Status::InvalidArgument("--heartbeat: " + flags.heartbeat +
@@ -166,6 +184,7 @@ Result<DaemonValues> ParseDaemonValues(const DaemonFlags& flags) {
   values.retain = *retain;
   values.max_output = *max_output;
   values.kill_grace = *kill_grace;
+  values.worker_idle_timeout = *idle_timeout;
   values.max_task_bytes = *max_task_bytes;
   values.max_message_size = *max_message_size;
   values.journal = *journal_mode;

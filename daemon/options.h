@@ -36,6 +36,9 @@ struct DaemonFlags {
   std::string heartbeat = "1s";
   uint32_t heartbeat_misses = 3;
   size_t max_queued_tasks = 10'000'000;
+  size_t max_queued_tasks_per_user = 0;
+  uint32_t max_workers_per_user = 0;
+  std::string worker_idle_timeout = "60s";
   size_t max_tasks_per_job = 1'000'000;
   std::string max_task_bytes = "1M";
   std::string max_message_size = "64MiB";  // "64M" would leave --help no gap before the text
@@ -66,6 +69,7 @@ struct DaemonValues {
   Micros retain{};
   uint64_t max_output = 0;
   Micros kill_grace{};
+  Micros worker_idle_timeout{};
   uint64_t max_task_bytes = 0;
   uint64_t max_message_size = 0;
   JournalMode journal{};

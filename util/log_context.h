@@ -12,6 +12,7 @@ namespace jobd {
 struct LogContext {
   std::optional<uint64_t> job;
   std::optional<uint32_t> task;
+  std::optional<uint32_t> uid;  // the uid the job's tasks run as
 };
 
 inline LogContext& CurrentLogContext() {
@@ -21,9 +22,10 @@ inline LogContext& CurrentLogContext() {
 
 class ScopedLogContext {
  public:
-  ScopedLogContext(std::optional<uint64_t> job, std::optional<uint32_t> task)
+  ScopedLogContext(std::optional<uint64_t> job, std::optional<uint32_t> task,
+                   std::optional<uint32_t> uid = std::nullopt)
       : saved_(CurrentLogContext()) {
-    CurrentLogContext() = LogContext{job, task};
+    CurrentLogContext() = LogContext{job, task, uid};
   }
   ~ScopedLogContext() { CurrentLogContext() = saved_; }
   ScopedLogContext(const ScopedLogContext&) = delete;

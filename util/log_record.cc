@@ -67,6 +67,7 @@ std::string FormatJsonLine(const LogRecord& r) {
   if (r.worker) j["worker"] = *r.worker;
   if (r.job) j["job"] = *r.job;
   if (r.task) j["task"] = *r.task;
+  if (r.uid) j["uid"] = *r.uid;
   j["msg"] = r.msg;
   // Replace invalid UTF-8 rather than throw: a record must never be lost.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -89,6 +90,7 @@ Result<LogRecord> ParseJsonLine(std::string_view line) {
     if (j.contains("worker")) r.worker = j["worker"].get<uint32_t>();
     if (j.contains("job")) r.job = j["job"].get<uint64_t>();
     if (j.contains("task")) r.task = j["task"].get<uint32_t>();
+    if (j.contains("uid")) r.uid = j["uid"].get<uint32_t>();
     r.msg = j.at("msg").get<std::string>();
     return r;
   } catch (const nlohmann::json::exception& e) {

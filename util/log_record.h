@@ -22,6 +22,9 @@ struct LogRecord {
   std::optional<uint32_t> worker;  // the worker's slot, for role kWorker
   std::optional<uint64_t> job;
   std::optional<uint32_t> task;
+  // The uid a task runs as, on the records about one (and every record of
+  // a worker).
+  std::optional<uint32_t> uid;
   std::string msg;
 };
 
@@ -29,7 +32,7 @@ std::string_view LogLevelName(LogLevel level);
 Result<LogLevel> ParseLogLevel(std::string_view name);
 
 // One JSON object, no trailing newline:
-// {"ts":"2026-11-22T06:45:00.123456Z","level":"info","pid":42,"role":"worker","worker":1,"job":7,"task":3,"msg":"..."}
+// {"ts":"2026-11-22T06:45:00.123456Z","level":"info","pid":42,"role":"worker","worker":1,"job":7,"task":3,"uid":1000,"msg":"..."}
 std::string FormatJsonLine(const LogRecord& record);
 Result<LogRecord> ParseJsonLine(std::string_view line);
 

@@ -31,6 +31,7 @@ class RecordSink final : public spdlog::sinks::base_sink<std::mutex> {
     const LogContext& context = CurrentLogContext();
     record.job = context.job;
     record.task = context.task;
+    record.uid = context.uid;
     record.msg.assign(msg.payload.data(), msg.payload.size());
     deliver_(std::move(record));
   }

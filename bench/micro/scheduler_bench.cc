@@ -75,7 +75,7 @@ struct Harness {
 
 void BM_RunQueueNext(benchmark::State& state) {
   RunQueue queue;
-  for (int64_t job = 1; job <= state.range(0); ++job) queue.Add(static_cast<JobId>(job), 0);
+  for (int64_t job = 1; job <= state.range(0); ++job) queue.Add(static_cast<JobId>(job), 0, 0);
   for (auto _ : state) benchmark::DoNotOptimize(queue.Next());
   state.SetItemsProcessed(state.iterations());
 }

@@ -109,7 +109,7 @@ void Job::Finish(uint32_t index, TaskStatus status, std::string result, std::str
   ++counts_[static_cast<size_t>(status)];
 }
 
-std::vector<uint32_t> Job::CancelQueued(const std::string& reason) {
+std::vector<uint32_t> Job::CancelQueued(const std::string& reason, TaskStatus status) {
   std::vector<uint32_t> cancelled;
   while (!requeued_.empty()) {
     cancelled.push_back(requeued_.front());
@@ -118,7 +118,7 @@ std::vector<uint32_t> Job::CancelQueued(const std::string& reason) {
   for (; next_fresh_ < tasks_.size(); ++next_fresh_) {
     cancelled.push_back(static_cast<uint32_t>(next_fresh_));
   }
-  for (uint32_t index : cancelled) Finish(index, TaskStatus::kCancelled, "", reason, 0, 0);
+  for (uint32_t index : cancelled) Finish(index, status, "", reason, 0, 0);
   return cancelled;
 }
 
@@ -135,6 +135,7 @@ TaskResult Job::ResultAt(size_t seq) const {
   r.duration_us = f.duration_us;
   r.seq = seq;
   if (const CommandEnd* end = CommandEndOf(f.index)) r.command = *end;
+  if (f.pid != 0) r.uid = worker_uid_;  // it ran
   return r;
 }
 

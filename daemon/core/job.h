@@ -63,9 +63,21 @@ class Job {
   // Who submitted it: who, besides privileged callers, may see and change it.
   const JobOwner& owner() const { return owner_; }
   void set_owner(JobOwner owner) { owner_ = std::move(owner); }
-  // The uid its tasks run as (see StoredJob::run_as).
+  // Its submitter's local account (see StoredJob::run_as); none for a key
+  // with no account.
   std::optional<uint32_t> run_as() const { return run_as_; }
   void set_run_as(std::optional<uint32_t> uid) { run_as_ = uid; }
+  // Set by the supervisor, not kept: the user its tasks count against (fair
+  // share and limits), the uid its workers run as, and whether it may run
+  // code tasks (commands, plugins that run caller code).
+  uint32_t user() const { return user_; }
+  uint32_t worker_uid() const { return worker_uid_; }
+  bool may_run_code() const { return may_run_code_; }
+  void set_runner(uint32_t user, uint32_t worker_uid, bool may_run_code) {
+    user_ = user;
+    worker_uid_ = worker_uid;
+    may_run_code_ = may_run_code;
+  }
   // Results that may be shown to clients: for a stored job, only those
   // committed, so that a result seen is never taken back by a crash.
   size_t deliverable() const { return stored_ ? durable_ : results_.size(); }
@@ -103,7 +115,8 @@ class Job {
   const CommandEnd* CommandEndOf(uint32_t index) const;
   // Ends every task still queued as cancelled with `reason`. Returns their
   // indexes.
-  std::vector<uint32_t> CancelQueued(const std::string& reason);
+  std::vector<uint32_t> CancelQueued(const std::string& reason,
+                                     TaskStatus status = TaskStatus::kCancelled);
 
   // How many tasks have finished: results have seq 0 to completed() - 1.
   size_t completed() const { return results_.size(); }
@@ -139,6 +152,9 @@ class Job {
   size_t durable_ = 0;  // results committed to the store
   JobOwner owner_;
   std::optional<uint32_t> run_as_;
+  uint32_t user_ = 0;
+  uint32_t worker_uid_ = 0;
+  bool may_run_code_ = true;
 
   const std::shared_ptr<const TaskSpecs> specs_;  // also in the store's JobCreated
   const bool runs_commands_;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "util/log_context.h"
+#include "util/worker_exit.h"
 
 namespace jobd {
 
@@ -19,6 +20,14 @@ bool UsesCommands(const SubmitRequest& request) {
   if (request.default_task == kCommandTaskName) return true;
   return std::any_of(request.tasks.begin(), request.tasks.end(),
                      [](const TaskInput& task) { return task.name == kCommandTaskName; });
+}
+
+// Whether any task of the request is one that `is_code` says runs code.
+template <typename IsCode>
+bool UsesCode(const SubmitRequest& request, IsCode is_code) {
+  if (is_code(request.default_task)) return true;
+  return std::any_of(request.tasks.begin(), request.tasks.end(),
+                     [&](const TaskInput& task) { return !task.name.empty() && is_code(task.name); });
 }
 
 uint64_t MicrosBetween(TimePoint from, TimePoint to) {
@@ -58,6 +67,15 @@ Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const
 }
 
 void Supervisor::Start() {
+  if (options_.per_user_workers) {
+    // One worker, of the anonymous user, to learn the tasks there are
+    // (jobctl tasks); its slot is the first to go when some user needs one.
+    if (!workers_.empty()) {
+      SpawnFor(workers_[0], UserNamed(fmt::format("uid {}", options_.anonymous_uid),
+                                      options_.anonymous_uid));
+    }
+    return;
+  }
   for (Worker& worker : workers_) SpawnSlot(worker);
 }
 
@@ -67,13 +85,20 @@ void Supervisor::Restore(const std::vector<StoredJob>& stored, JobId last_id) {
   for (const StoredJob& s : stored) {
     auto job = std::make_unique<Job>(s);
     next_job_id_ = std::max(next_job_id_, s.id + 1);
+    // Stored before accounts were (schema 4 or older): a local owner's own,
+    // or, owner unknown too, jobd's.
+    if (!job->run_as()) {
+      if (s.owner.uid) job->set_run_as(*s.owner.uid);
+      if (!s.owner.known()) job->set_run_as(options_.own_uid);
+    }
+    SetRunner(*job);
     for (const StoredTask& task : s.tasks) {
       if (task.finished) continue;
       ++requeued;
       if (task.running) ++rerun;
     }
-    queued_ += job->Info().queued;
-    if (job->HasQueued()) run_queue_.Add(job->id(), job->priority());
+    CountQueued(*job, job->Info().queued);
+    if (job->HasQueued()) run_queue_.Add(job->id(), job->priority(), job->user());
     if (job->done()) finished_jobs_.push_back(job->id());
     jobs_.emplace(job->id(), std::move(job));
   }
@@ -122,6 +147,12 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
     return Status::InvalidArgument(
         "command tasks (exec) are disabled on this jobd (it runs with --no-exec)");
   }
+  const std::optional<uint32_t> account = AccountOf(caller);
+  if (!MayRunCode(account) &&
+      UsesCode(request, [this](const std::string& name) { return IsCodeTask(name); })) {
+    log_.warn("job refused: code tasks from {}, which may not run them", Describe(caller.id));
+    return Status::PermissionDenied(CodeRefusal(account, caller.id));
+  }
   if (queued_ + request.tasks.size() > options_.max_queued_tasks) {
     return Status::Unavailable(fmt::format(
         "queue full: {} tasks queued, the job's {} would pass the limit of {}", queued_,
@@ -136,13 +167,24 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
   if (request.timeout_us == 0) {
     request.timeout_us = static_cast<uint64_t>(options_.default_timeout.count());
   }
+  const Runner runner = RunnerFor(account, caller.id);
+  if (const User& user = users_[runner.user];
+      options_.max_queued_tasks_per_user != 0 &&
+      user.queued + request.tasks.size() > options_.max_queued_tasks_per_user) {
+    return Status::Unavailable(fmt::format(
+        "queue full for {}: {} of its tasks queued, the job's {} would pass the limit of {} a "
+        "user (--max-queued-tasks-per-user)",
+        user.name, user.queued, request.tasks.size(), options_.max_queued_tasks_per_user));
+  }
   const bool watch = request.watch;
   const size_t window = request.window;
   const bool keep = store_ != nullptr && !request.no_store;
   const JobId id = next_job_id_++;
   auto job = std::make_unique<Job>(id, std::move(request), UnixMicrosNow());
   job->set_owner(caller.id);
-  queued_ += job->size();  // counts against the limit while it is committed
+  job->set_run_as(account);
+  job->set_runner(runner.user, runner.worker_uid, runner.may_run_code);
+  CountQueued(*job, static_cast<int64_t>(job->size()));  // counts while it is committed
   if (keep) {
     job->set_stored(true);
     const uint64_t ticket = store_->Record(job->Created());
@@ -157,9 +199,9 @@ Result<std::optional<JobInfo>> Supervisor::Submit(const ClientId& client, Reques
 void Supervisor::Accept(std::unique_ptr<Job> job, const ClientId& client, RequestId request_id,
                         bool watch, size_t window) {
   const JobId id = job->id();
-  run_queue_.Add(id, job->priority());
+  run_queue_.Add(id, job->priority(), job->user());
   if (watch) streams_.Open(*job, client, request_id, 0, window, std::nullopt);
-  ScopedLogContext context(id, std::nullopt);
+  ScopedLogContext context(id, std::nullopt, job->worker_uid());
   const std::string timeout =
       job->timeout_us() == 0 ? "none" : fmt::format("{} ms", job->timeout_us() / 1000);
   log_.info("job accepted: {} tasks of {}, retries {}, timeout {}, priority {}, owner {}{}",
@@ -225,7 +267,7 @@ void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
     pending_jobs_.pop_front();
     const JobId id = pending.job->id();
     if (!status.ok()) {
-      queued_ -= pending.job->size();
+      CountQueued(*pending.job, -static_cast<int64_t>(pending.job->size()));
       log_.error("job {} refused: the store could not keep it: {}", id, status.message());
       io_.SendToClient(pending.client,
                        Reply{kProtocolVersion, pending.request_id,
@@ -242,7 +284,7 @@ void Supervisor::OnStoreCommit(uint64_t ticket, const ::jobd::Status& status) {
            pending.window);
     if (draining_) {
       // Kept for the next start: nothing to run now.
-      run_queue_.Remove(id, FindJob(id)->priority());
+      run_queue_.Remove(id);
     }
   }
   if (!status.ok()) {
@@ -285,7 +327,7 @@ Result<CancelReply> Supervisor::Cancel(JobId id, const Caller& caller) {
     reply.job = job->Info();
     return reply;
   }
-  ScopedLogContext context(id, std::nullopt);
+  ScopedLogContext context(id, std::nullopt, job->worker_uid());
   reply.cancelled_queued = static_cast<uint32_t>(CancelQueuedTasks(*job, "cancelled"));
   const TimePoint now = clock_.Now();
   for (Worker& worker : workers_) {
@@ -361,7 +403,10 @@ std::vector<WorkerInfo> Supervisor::Workers(const Caller& caller) const {
     }
     info.tasks_done = worker.tasks_done;
     info.rss_bytes = worker.rss_bytes;
-    if (worker.pid != 0) info.uptime_us = MicrosBetween(worker.started, now);
+    if (worker.pid != 0) {
+      info.uptime_us = MicrosBetween(worker.started, now);
+      info.uid = worker.uid;
+    }
     infos.push_back(info);
   }
   return infos;
@@ -374,6 +419,17 @@ PongReply Supervisor::Pong() const {
   pong.queued = queued_;
   pong.running = running_;
   return pong;
+}
+
+bool Supervisor::AllWorkersReady() const {
+  if (options_.per_user_workers) return true;  // they start on demand
+  return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.ready; });
+}
+
+std::optional<uint32_t> Supervisor::UidOf(int32_t pid) const {
+  auto it = by_pid_.find(pid);
+  if (it == by_pid_.end()) return std::nullopt;
+  return workers_[it->second].uid;
 }
 
 void Supervisor::RecycleWorkers() {
@@ -402,17 +458,29 @@ void Supervisor::SpawnSlot(Worker& worker) {
   worker.credit = 0;
   worker.tasks_done = 0;
   worker.rss_bytes = 0;
-  worker.started = worker.last_heard = worker.last_sent = clock_.Now();
+  worker.started = worker.last_heard = worker.last_sent = worker.last_busy = clock_.Now();
   Result<int32_t> pid = io_.SpawnWorker(worker.slot, worker.uid);
   if (!pid.ok()) {
     log_.error("cannot start worker[{}]: {}", worker.slot, pid.status().message());
     worker.pid = 0;
+    if (worker.user) {
+      // Per-user workers: the slot is free again; the user waits a while.
+      const UserId user = *worker.user;
+      --users_[user].workers;
+      worker.user.reset();
+      ScheduleUserRestart(user);
+      return;
+    }
     ScheduleRestart(worker);
     return;
   }
   worker.pid = *pid;
   by_pid_[*pid] = worker.slot;
-  log_.info("worker[{}] started with pid {}", worker.slot, *pid);
+  if (worker.uid != options_.own_uid) {
+    log_.info("worker[{}] started with pid {} as uid {}", worker.slot, *pid, worker.uid);
+  } else {
+    log_.info("worker[{}] started with pid {}", worker.slot, *pid);
+  }
 }
 
 void Supervisor::ScheduleRestart(Worker& worker) {
@@ -470,7 +538,12 @@ void Supervisor::OnReady(Worker& worker, const WorkerReady& ready) {
   }
   worker.ready = true;
   worker.credit = std::clamp<uint32_t>(ready.credit, 1, 64);
+  worker.last_busy = clock_.Now();
   tasks_ = TasksReply{ready.tasks, ready.load_errors};
+  code_tasks_.clear();
+  for (const TaskInfo& task : ready.tasks) {
+    if (task.runs_code) code_tasks_.insert(task.name);
+  }
   for (const std::string& error : ready.load_errors) {
     log_.warn("worker[{}] pid {} could not load a plugin: {}", worker.slot, worker.pid, error);
   }
@@ -515,6 +588,8 @@ void Supervisor::OnOutcome(Worker& worker, const Outcome& outcome) {
   }
   // A worker that completes work is healthy: forget its early deaths.
   worker.quick_deaths = 0;
+  if (worker.user) users_[*worker.user].quick_deaths = 0;
+  worker.last_busy = clock_.Now();
   Job* job = FindJob(outcome.job);
   if (job == nullptr) return;  // cannot happen: running jobs are never forgotten
   // Both texts are kept: a command's stderr is worth seeing when it succeeds.
@@ -628,7 +703,7 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
     if (f.pgid != 0) io_.SignalGroup(f.pgid, SIGKILL, worker.uid);
     Job* job = FindJob(f.job);
     if (job == nullptr || f.abandoned) continue;  // abandoned: ended already
-    ScopedLogContext context(f.job, f.index);
+    ScopedLogContext context(f.job, f.index, worker.uid);
     if (!f.begun && !(killing_ && !job->stored())) {
       // It waited behind the task that was running: as if never sent.
       RequeueTask(*job, f.index, /*attempt_counts=*/false);
@@ -647,6 +722,7 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
     }
   }
   const size_t held = worker.in_flight.size();
+  const bool was_ready = worker.ready;
   worker.in_flight.clear();
   worker.pid = 0;
   worker.ready = false;
@@ -658,10 +734,30 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
   } else {
     log_.warn("worker[{}] pid {} {} with {} task(s) in hand", worker.slot, pid, how, held);
   }
+  const bool our_doing = stop != StopReason::kNone;
+  const bool quick = !our_doing && held == 0 && now - worker.started < options_.quick_death;
+  if (worker.user) {
+    // Per-user workers: the slot is vacant now, for whoever waits next.
+    const UserId user = *worker.user;
+    --users_[user].workers;
+    worker.user.reset();
+    if (draining_) return;
+    if (!was_ready && !status.signaled && status.value == kWorkerExitCannotRunAs) {
+      const std::string error = fmt::format(
+          "jobd cannot run tasks as uid {}: its worker could not become that user (jobd's log "
+          "says why)",
+          worker.uid);
+      log_.error("worker[{}] pid {}: {}", worker.slot, pid, error);
+      FailQueuedTasksOf(user, error);
+      ScheduleUserRestart(user);
+    } else if (quick) {
+      ScheduleUserRestart(user);
+    }
+    return;
+  }
   if (draining_) return;
   worker.predecessor_died = now;
-  const bool our_doing = stop != StopReason::kNone;
-  if (!our_doing && held == 0 && now - worker.started < options_.quick_death) {
+  if (quick) {
     ScheduleRestart(worker);
   } else {
     SpawnSlot(worker);
@@ -689,7 +785,7 @@ void Supervisor::FinishTask(Job& job, uint32_t index, TaskStatus status, std::st
                             std::optional<CommandEnd> command_end) {
   const TaskPhase phase = job.phase(index);
   if (phase == TaskPhase::kRunning) --running_;
-  if (phase == TaskPhase::kQueued) --queued_;
+  if (phase == TaskPhase::kQueued) CountQueued(job, -1);
   job.Finish(index, status, std::move(result), std::move(error), pid, duration_us,
              std::move(command_end));
   RecordFinished(job, index);
@@ -707,9 +803,9 @@ void Supervisor::RecordFinished(Job& job, uint32_t index) {
 }
 
 void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
-  if (!job.HasQueued() && !draining_) run_queue_.Add(job.id(), job.priority());
+  if (!job.HasQueued() && !draining_) run_queue_.Add(job.id(), job.priority(), job.user());
   job.Requeue(index, attempt_counts);
-  ++queued_;
+  CountQueued(job, 1);
   --running_;
   Record(job, TaskRequeued{job.id(), index, job.attempts(index)});
 }
@@ -717,8 +813,8 @@ void Supervisor::RequeueTask(Job& job, uint32_t index, bool attempt_counts) {
 size_t Supervisor::CancelQueuedTasks(Job& job, const std::string& reason) {
   if (!job.HasQueued()) return 0;
   const std::vector<uint32_t> cancelled = job.CancelQueued(reason);
-  queued_ -= cancelled.size();
-  run_queue_.Remove(job.id(), job.priority());
+  CountQueued(job, -static_cast<int64_t>(cancelled.size()));
+  run_queue_.Remove(job.id());
   for (uint32_t index : cancelled) RecordFinished(job, index);
   OnJobChanged(job);
   return cancelled.size();
@@ -728,7 +824,7 @@ void Supervisor::OnJobChanged(Job& job) {
   streams_.Changed(job);
   if (job.done() && (finished_jobs_.empty() || finished_jobs_.back() != job.id())) {
     const JobInfo info = job.Info();
-    ScopedLogContext context(job.id(), std::nullopt);
+    ScopedLogContext context(job.id(), std::nullopt, job.worker_uid());
     log_.info("job finished: {} ok, {} failed, {} crashed, {} timeout, {} cancelled", info.ok,
               info.failed, info.crashed, info.timeout, info.cancelled);
     finished_jobs_.push_back(job.id());
@@ -743,6 +839,10 @@ void Supervisor::OnTick() {
   for (Worker& worker : workers_) {
     if (worker.restart_at && *worker.restart_at <= now && !draining_) SpawnSlot(worker);
   }
+  for (User& user : users_) {
+    if (user.restart_at && *user.restart_at <= now) user.restart_at.reset();
+  }
+  RetireIdleWorkers(now);
   ExpireTasks(now);
   DeclareLostWorkers(now);
   SendHeartbeats(now);
@@ -775,7 +875,7 @@ void Supervisor::ExpireTasks(TimePoint now) {
     for (size_t i = 0; i < timed_out.size(); ++i) {
       const InFlight& f = timed_out[i];
       Job& job = *FindJob(f.job);
-      ScopedLogContext context(f.job, f.index);
+      ScopedLogContext context(f.job, f.index, worker.uid);
       const std::string error =
           fmt::format("timed out after {} ms; {}", job.timeout_us() / 1000, how[i]);
       if (job.retry_timeouts()) {
@@ -829,6 +929,12 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
     if (worker.ready && worker.stop == StopReason::kNone) {
       Earliest(next, worker.last_sent + options_.heartbeat_interval);
     }
+    if (worker.user && worker.ready && !worker.retiring && worker.in_flight.empty()) {
+      Earliest(next, worker.last_busy + options_.worker_idle_timeout);
+    }
+  }
+  for (const User& user : users_) {
+    if (user.restart_at) Earliest(next, *user.restart_at);
   }
   if (streams_.blocked()) Earliest(next, clock_.Now() + options_.blocked_stream_retry);
   return next;
@@ -837,7 +943,10 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
 // ---- the loop -------------------------------------------------------------
 
 void Supervisor::Flush() {
-  if (!draining_) DispatchTasks();
+  if (!draining_) {
+    DispatchTasks();
+    AllocateSlots(clock_.Now());
+  }
   SendShutdowns();
   streams_.Flush([this](JobId id) { return FindJob(id); });
   ForgetOldJobs();
@@ -852,6 +961,15 @@ bool Supervisor::SendTo(Worker& worker, const ToWorker& message) {
 void Supervisor::DispatchTasks() {
   if (run_queue_.empty()) return;
   const TimePoint now = clock_.Now();
+  // Workers holding each user's tasks, for --max-workers-per-user without
+  // per-user workers (with them, a user's workers are counted as processes).
+  std::vector<uint32_t> busy;
+  if (!options_.per_user_workers && options_.max_workers_per_user != 0) {
+    busy.assign(users_.size(), 0);
+    for (const Worker& w : workers_) {
+      if (!w.in_flight.empty()) ++busy[w.in_flight.front().user];
+    }
+  }
   // Two passes: idle workers first, so that two tasks go to two workers
   // rather than both to the first one with spare credit.
   for (int pass = 0; pass < 2 && !run_queue_.empty(); ++pass) {
@@ -873,25 +991,47 @@ void Supervisor::DispatchTasks() {
           worker.in_flight.size() * 2 > limit) {
         continue;
       }
+      // Whose tasks it may take: its own user's (per-user workers), or the
+      // user of the batch it holds (a batch is one user's), or any user
+      // under the worker limit.
+      std::optional<UserId> batch_user = worker.user;
+      if (!batch_user && !worker.in_flight.empty()) batch_user = worker.in_flight.front().user;
+      const RunQueue::Eligible eligible = [&](UserId v) {
+        if (batch_user) return v == *batch_user;
+        return busy.empty() || busy[v] < options_.max_workers_per_user;
+      };
       RunTasks run;
       while (worker.in_flight.size() + run.tasks.size() < limit) {
-        std::optional<JobId> job_id = run_queue_.Peek();
+        std::optional<JobId> job_id = run_queue_.Peek(eligible);
         if (!job_id) break;
         // Commands wait only behind commands, and functions behind
         // functions: a function's timeout or cancel kills its worker, which
         // commands, stopped through their process groups, never need.
+        Job& job = *FindJob(*job_id);
         const bool holds_some = !worker.in_flight.empty() || !run.tasks.empty();
         const bool holds_command = (!worker.in_flight.empty() && worker.in_flight.front().command) ||
                                    (!run.tasks.empty() && run.tasks.front().name == kCommandTaskName);
-        if (holds_some && holds_command != FindJob(*job_id)->RunsCommands()) break;
-        run_queue_.Next();
-        Job& job = *FindJob(*job_id);
+        if (holds_some && holds_command != job.RunsCommands()) break;
+        run_queue_.Next(eligible);
         std::optional<uint32_t> index = job.StartNext();
-        if (!job.HasQueued()) run_queue_.Remove(job.id(), job.priority());
+        if (!job.HasQueued()) run_queue_.Remove(job.id());
         if (!index) continue;
-        --queued_;
+        CountQueued(job, -1);
         ++running_;
         const std::string& name = job.TaskName(*index);
+        if (!job.may_run_code() && IsCodeTask(name)) {
+          // Accepted before it was known to run code (a plugin's task, or a
+          // job stored by a jobd that could run it): ended here, never run.
+          ScopedLogContext context(job.id(), *index, job.worker_uid());
+          log_.warn("task refused: {}", CodeRefusal(job.run_as(), job.owner()));
+          FinishTask(job, *index, TaskStatus::kFailed, "", CodeRefusal(job.run_as(), job.owner()),
+                     0, 0);
+          continue;
+        }
+        if (!batch_user) {
+          batch_user = job.user();
+          if (!busy.empty()) ++busy[job.user()];
+        }
         run.tasks.push_back(Assignment{job.id(), *index, job.attempts(*index), name,
                                        job.specs().Args(*index),
                                        name == kCommandTaskName ? job.command() : std::nullopt});
@@ -904,6 +1044,7 @@ void Supervisor::DispatchTasks() {
         }
         continue;
       }
+      worker.last_busy = now;
       for (const Assignment& a : run.tasks) {
         const Job& job = *FindJob(a.job);
         InFlight& f = worker.in_flight.emplace_back();
@@ -911,6 +1052,7 @@ void Supervisor::DispatchTasks() {
         f.index = a.index;
         f.attempt = a.attempt;
         f.command = a.name == kCommandTaskName;
+        f.user = job.user();
         Record(job, TaskStarted{a.job, a.index, a.attempt});
       }
       BeginFront(worker, now);
@@ -996,12 +1138,13 @@ void Supervisor::BeginDrain() {
     if (job->stored()) {
       // Kept in the store: they run after the next start.
       kept += job->Info().queued;
-      run_queue_.Remove(id, job->priority());
+      run_queue_.Remove(id);
       continue;
     }
     cancelled += CancelQueuedTasks(*job, "cancelled: jobd is shutting down");
   }
   for (Worker& worker : workers_) worker.restart_at.reset();
+  for (User& user : users_) user.restart_at.reset();
   log_.info("draining: {} running task(s) left to finish; {} queued task(s) kept in the store for "
             "the next start, {} unstored ones cancelled",
             running_, kept, cancelled);
@@ -1010,6 +1153,205 @@ void Supervisor::BeginDrain() {
 void Supervisor::KillAll() {
   killing_ = true;
   for (Worker& worker : workers_) KillWorker(worker, StopReason::kKilled);
+}
+
+// ---- users ------------------------------------------------------------------
+
+std::optional<uint32_t> Supervisor::AccountOf(const Caller& caller) const {
+  if (caller.account) return caller.account;
+  if (caller.privileged && !caller.id.known()) return options_.own_uid;  // jobd itself
+  return std::nullopt;  // a key with no account
+}
+
+bool Supervisor::MayRunCode(std::optional<uint32_t> account) const {
+  return account && (options_.per_user_workers || *account == options_.own_uid);
+}
+
+bool Supervisor::IsCodeTask(const std::string& name) const {
+  return name == kCommandTaskName || code_tasks_.count(name) != 0;
+}
+
+std::string Supervisor::CodeRefusal(std::optional<uint32_t> account, const JobOwner& owner) const {
+  if (!account) {
+    return fmt::format(
+        "permission denied: {} has no local account, so it may run built-in and plugin tasks "
+        "only, not commands or code (map it to an account with user= in the authorised keys "
+        "file)",
+        Describe(owner));
+  }
+  return fmt::format(
+      "permission denied: this jobd runs as {} and cannot run tasks as uid {}: start it as root "
+      "or with the jobd unit (built-in and plugin tasks are allowed)",
+      options_.own_name.empty() ? fmt::format("uid {}", options_.own_uid) : options_.own_name,
+      *account);
+}
+
+UserId Supervisor::UserNamed(const std::string& name, uint32_t uid) {
+  auto [it, added] = user_ids_.try_emplace(name, static_cast<UserId>(users_.size()));
+  if (added) {
+    User& user = users_.emplace_back();
+    user.name = name;
+    user.uid = uid;
+  }
+  return it->second;
+}
+
+Supervisor::Runner Supervisor::RunnerFor(std::optional<uint32_t> account, const JobOwner& owner) {
+  Runner runner;
+  runner.may_run_code = MayRunCode(account);
+  if (options_.per_user_workers) {
+    // A user is whoever its workers run as.
+    runner.worker_uid = account.value_or(options_.anonymous_uid);
+    runner.user = UserNamed(fmt::format("uid {}", runner.worker_uid), runner.worker_uid);
+  } else {
+    runner.worker_uid = options_.own_uid;
+    runner.user = UserNamed(Describe(owner), options_.own_uid);
+  }
+  return runner;
+}
+
+void Supervisor::SetRunner(Job& job) {
+  const Runner runner = RunnerFor(job.run_as(), job.owner());
+  job.set_runner(runner.user, runner.worker_uid, runner.may_run_code);
+}
+
+void Supervisor::CountQueued(const Job& job, int64_t delta) {
+  queued_ += delta;
+  users_[job.user()].queued += delta;
+}
+
+void Supervisor::SpawnFor(Worker& slot, UserId user) {
+  slot.user = user;
+  slot.uid = users_[user].uid;
+  ++users_[user].workers;
+  SpawnSlot(slot);
+}
+
+void Supervisor::ScheduleUserRestart(UserId id) {
+  User& user = users_[id];
+  ++user.quick_deaths;
+  const uint32_t doublings = std::min<uint32_t>(user.quick_deaths - 1, 20);
+  const Millis delay = std::min<Millis>(options_.backoff_initial * (1u << doublings),
+                                        options_.backoff_max);
+  user.restart_at = clock_.Now() + delay;
+  log_.warn("workers of {} keep failing ({} times in a row); next start in {} ms", user.name,
+            user.quick_deaths, delay.count());
+}
+
+void Supervisor::RetireIdleWorkers(TimePoint now) {
+  for (Worker& worker : workers_) {
+    if (!worker.user || !worker.ready || worker.retiring || worker.stop != StopReason::kNone ||
+        !worker.in_flight.empty() || now < worker.last_busy + options_.worker_idle_timeout) {
+      continue;
+    }
+    log_.debug("worker[{}] pid {} of {} idle for {} ms: leaving", worker.slot, worker.pid,
+               users_[*worker.user].name, options_.worker_idle_timeout.count());
+    worker.retiring = true;  // SendShutdowns tells it
+  }
+}
+
+void Supervisor::AllocateSlots(TimePoint now) {
+  if (!options_.per_user_workers || run_queue_.empty()) return;
+  // Each waiting user wants a worker for every queued task beyond those its
+  // starting or idle workers will take, up to its limit.
+  std::vector<std::pair<UserId, uint64_t>> wanting;
+  for (UserId id : run_queue_.Users()) {
+    const User& user = users_[id];
+    if (user.restart_at && *user.restart_at > now) continue;
+    uint64_t spare = 0;
+    for (const Worker& w : workers_) {
+      if (w.user == id && w.pid != 0 && w.stop == StopReason::kNone && !w.retiring &&
+          (!w.ready || w.in_flight.empty())) {
+        ++spare;
+      }
+    }
+    uint64_t want = user.queued > spare ? user.queued - spare : 0;
+    if (options_.max_workers_per_user != 0) {
+      const uint64_t room = options_.max_workers_per_user > user.workers
+                                ? options_.max_workers_per_user - user.workers
+                                : 0;
+      want = std::min(want, room);
+    }
+    if (want > 0) wanting.emplace_back(id, want);
+  }
+  if (wanting.empty()) return;
+  // Vacant slots go round robin, one a user a round: the users with the
+  // fewest workers first, then in their turn order.
+  std::stable_sort(wanting.begin(), wanting.end(), [this](const auto& a, const auto& b) {
+    return users_[a.first].workers < users_[b.first].workers;
+  });
+  auto vacant = workers_.begin();
+  const auto next_vacant = [&] {
+    while (vacant != workers_.end() && (vacant->pid != 0 || vacant->restart_at || vacant->user)) {
+      ++vacant;
+    }
+    return vacant != workers_.end();
+  };
+  for (bool spawned = true; spawned;) {
+    spawned = false;
+    for (auto& [id, want] : wanting) {
+      if (want == 0 || !next_vacant()) continue;
+      SpawnFor(*vacant, id);
+      --want;
+      spawned = true;
+    }
+  }
+  // No slot is left for some: free slots held beyond a fair share, one for
+  // each such user, counting the slots already on their way to be free.
+  size_t freeing = 0;
+  std::set<UserId> active;
+  for (const Worker& w : workers_) {
+    if (w.pid != 0 && (w.retiring || w.stop != StopReason::kNone)) ++freeing;
+    if (w.user && !w.in_flight.empty()) active.insert(*w.user);
+  }
+  for (const auto& [id, want] : wanting) active.insert(id);
+  const uint32_t share =
+      std::max<uint32_t>(1, static_cast<uint32_t>(workers_.size() / active.size()));
+  for (const auto& [id, want] : wanting) {
+    if (want == 0 || users_[id].workers >= share) continue;
+    if (freeing > 0) {
+      --freeing;
+      continue;
+    }
+    Worker* victim = PickSlotToFree(id, share);
+    if (victim == nullptr) continue;
+    log_.info("worker[{}] pid {} of {} retiring: its slot goes to {}, who has fewer workers",
+              victim->slot, victim->pid, users_[*victim->user].name, users_[id].name);
+    victim->retiring = true;
+  }
+}
+
+Supervisor::Worker* Supervisor::PickSlotToFree(UserId waiting, uint32_t share) {
+  Worker* best = nullptr;
+  const auto rank = [&](const Worker& w) {
+    // An idle worker of a user with nothing queued first; then the user
+    // holding the most slots, an idle worker of it before a busy one.
+    const User& user = users_[*w.user];
+    const bool idle = w.ready && w.in_flight.empty();
+    return std::make_tuple(idle && user.queued == 0, user.workers, idle);
+  };
+  for (Worker& w : workers_) {
+    if (!w.user || *w.user == waiting || w.pid == 0 || w.retiring ||
+        w.stop != StopReason::kNone) {
+      continue;
+    }
+    const User& user = users_[*w.user];
+    const bool idle = w.ready && w.in_flight.empty();
+    if (!(idle && user.queued == 0) && user.workers <= share) continue;
+    if (best == nullptr || rank(w) > rank(*best)) best = &w;
+  }
+  return best;
+}
+
+void Supervisor::FailQueuedTasksOf(UserId user, const std::string& error) {
+  for (auto& [id, job] : jobs_) {
+    if (job->user() != user || !job->HasQueued()) continue;
+    const std::vector<uint32_t> failed = job->CancelQueued(error, TaskStatus::kFailed);
+    CountQueued(*job, -static_cast<int64_t>(failed.size()));
+    run_queue_.Remove(id);
+    for (uint32_t index : failed) RecordFinished(*job, index);
+    OnJobChanged(*job);
+  }
 }
 
 // ---- helpers --------------------------------------------------------------
@@ -1050,7 +1392,10 @@ Supervisor::Worker* Supervisor::FindWorker(int32_t pid) {
 }
 
 WorkerState Supervisor::StateOf(const Worker& worker) const {
-  if (worker.pid == 0) return worker.restart_at ? WorkerState::kBackoff : WorkerState::kStopping;
+  if (worker.pid == 0) {
+    if (worker.restart_at) return WorkerState::kBackoff;
+    return options_.per_user_workers ? WorkerState::kVacant : WorkerState::kStopping;
+  }
   switch (worker.stop) {
     case StopReason::kLost: return WorkerState::kLost;
     case StopReason::kKilled: return WorkerState::kStopping;

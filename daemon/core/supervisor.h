@@ -67,6 +67,26 @@ struct SupervisorOptions {
   // cancel).
   bool allow_commands = true;
   Millis kill_grace{5000};
+
+  // Who runs the tasks. Without per-user workers (jobd cannot change
+  // identity), every worker runs as own_uid all the time, and only own_uid
+  // (and jobd itself) may submit code tasks: commands, and plugin tasks that
+  // run caller code; other users get built-in and plugin tasks only.
+  //
+  // With them (jobd runs as root, or holds CAP_SETUID and CAP_SETGID), each
+  // worker runs as one user and gets only that user's tasks: a task runs as
+  // whoever submitted it. A slot is vacant until some user's tasks wait;
+  // the `workers` slots are shared fairly between the users with work, and a
+  // worker idle for worker_idle_timeout leaves. A CURVE key with no local
+  // account runs built-in tasks as anonymous_uid ("nobody"), never code.
+  bool per_user_workers = false;
+  uint32_t anonymous_uid = 65534;
+  std::string own_name;  // jobd's user, for messages
+  Millis worker_idle_timeout{60'000};
+  // Per user (0: none but the pool's): tasks queued at once, and workers
+  // running its tasks at once.
+  uint64_t max_queued_tasks_per_user = 0;
+  uint32_t max_workers_per_user = 0;
 };
 
 class Supervisor {
@@ -123,6 +143,8 @@ class Supervisor {
   // Every worker; the job and task a worker runs only when `caller` may see that job.
   std::vector<WorkerInfo> Workers(const Caller& caller = Caller::Internal()) const;
   PongReply Pong() const;  // pid left 0: the caller fills it
+  // Every worker that should be up is ready (per-user workers: at once).
+  bool AllWorkersReady() const;
   // The tasks the workers can run, as the newest ready worker told them.
   const TasksReply& Tasks() const { return tasks_; }
   // Replaces every worker, each once it has finished its task, so that new
@@ -132,6 +154,8 @@ class Supervisor {
   // ---- worker events ----
   bool IsWorker(int32_t pid) const { return by_pid_.count(pid) != 0; }
   std::optional<uint32_t> SlotOf(int32_t pid) const;
+  // The uid the worker with this pid was started as.
+  std::optional<uint32_t> UidOf(int32_t pid) const;
   // A decoded message from the worker with this pid (the version is checked).
   void OnWorkerMessage(int32_t pid, const FromWorker& message);
   void OnWorkerExited(int32_t pid, ExitStatus status);
@@ -169,6 +193,7 @@ class Supervisor {
     // others wait in the worker and go back to the queue if it dies.
     bool begun = false;
     bool command = false;  // an exec task: batched only with other commands
+    UserId user = 0;       // its job's: a batch holds one user's tasks
     // A command task, once its worker reports the command's process group.
     int32_t pgid = 0;
     // Set when we ended the task while its command may still run: the group
@@ -186,6 +211,9 @@ class Supervisor {
     uint32_t slot = 0;
     int32_t pid = 0;  // 0: no process (backing off, or gone while draining)
     uint32_t uid = 0;  // what it runs as
+    // Per-user workers: whose it is (none: vacant); when it last held a task.
+    std::optional<UserId> user;
+    TimePoint last_busy;
     bool ready = false;
     bool retiring = false;
     StopReason stop = StopReason::kNone;
@@ -213,6 +241,36 @@ class Supervisor {
 
   void SpawnSlot(Worker& worker);
   void ScheduleRestart(Worker& worker);
+
+  // ---- users ----
+  // Who a job's tasks count against, whose workers run them and whether
+  // they may be code tasks: set on every job accepted or restored.
+  struct Runner {
+    UserId user = 0;
+    uint32_t worker_uid = 0;
+    bool may_run_code = false;
+  };
+  Runner RunnerFor(std::optional<uint32_t> account, const JobOwner& owner);
+  void SetRunner(Job& job);
+  UserId UserNamed(const std::string& name, uint32_t uid);
+  // The account a caller's tasks run as: its own (jobd itself: jobd's).
+  std::optional<uint32_t> AccountOf(const Caller& caller) const;
+  bool MayRunCode(std::optional<uint32_t> account) const;
+  bool IsCodeTask(const std::string& name) const;
+  // Why a job of `account` may not run code tasks.
+  std::string CodeRefusal(std::optional<uint32_t> account, const JobOwner& owner) const;
+  void CountQueued(const Job& job, int64_t delta);
+  // Per-user workers: starts workers for the users whose tasks wait, in
+  // vacant slots, and frees slots (retiring workers) held beyond a fair share.
+  void AllocateSlots(TimePoint now);
+  void SpawnFor(Worker& slot, UserId user);
+  // A worker of a user who has more than `share` workers, or an idle one of
+  // a user with nothing queued, to make room; null if none.
+  Worker* PickSlotToFree(UserId waiting, uint32_t share);
+  void ScheduleUserRestart(UserId user);
+  void RetireIdleWorkers(TimePoint now);
+  // Ends every queued task of `user` failed (its workers cannot start).
+  void FailQueuedTasksOf(UserId user, const std::string& error);
   void KillWorker(Worker& worker, StopReason reason);
   void OnReady(Worker& worker, const WorkerReady& ready);
   // The entry for attempt `attempt` of task `index` of `job`, or end().
@@ -296,6 +354,17 @@ class Supervisor {
   std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
   JobId next_job_id_ = 1;
   RunQueue run_queue_;
+  struct User {
+    std::string name;  // "uid 1000", "key alice"
+    uint32_t uid = 0;  // with per-user workers, what its workers run as
+    uint64_t queued = 0;
+    uint32_t workers = 0;  // per-user workers: slots holding a process of its
+    uint32_t quick_deaths = 0;
+    std::optional<TimePoint> restart_at;  // per-user workers: back-off
+  };
+  std::vector<User> users_;  // by UserId; never shrinks (one entry a user)
+  std::unordered_map<std::string, UserId> user_ids_;
+  std::set<std::string> code_tasks_;  // plugin tasks that run caller code
   std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
   ResultStreams streams_;

@@ -51,6 +51,9 @@ class RouterSocket {
   Status EnableCurveServer(const std::string& secret_key);
   // Fills RoutedMessage::peer_address and user_id.
   void ReadPeerMetadata(bool on) { read_peer_metadata_ = on; }
+  // Whether a new connection with a routing id already in use takes it over
+  // (on by default: a client that reconnects gets its replies).
+  void AllowHandover(bool on) { socket_.set(zmq::sockopt::router_handover, on ? 1 : 0); }
   // Only peers with this uid may connect (ipc endpoints).
   Status RestrictToUid(uid_t uid);
   void SetMaxMessageSize(int64_t bytes);

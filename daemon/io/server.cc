@@ -25,13 +25,6 @@ namespace {
 constexpr int kMaxMessagesPerTurn = 256;
 constexpr Millis kMaxPollTimeout{1000};
 
-std::optional<int32_t> ParsePid(const std::string& text) {
-  int32_t pid = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) return std::nullopt;
-  return pid;
-}
-
 // A socket file that answers belongs to a live jobd: binding would steal it.
 bool SomeoneListensOn(const std::string& path) {
   if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path)) return false;
@@ -180,10 +173,18 @@ Status Server::Setup() {
   if (!socket_path.empty()) {
     log_.info("socket {}: mode {:04o}, group {}", socket_path, config_.socket_mode, getegid());
   }
-  // Workers talk on an abstract socket that only our own uid may reach.
+  // Workers talk on an abstract socket. Without per-user workers only our
+  // own uid may reach it; with them, any uid may connect, but only what
+  // HandleWorkerMessages knows for a worker of ours is heard.
   workers_.SetMaxMessageSize(TransportCeiling(kMaxFrameBytes));
-  Status restricted = workers_.RestrictToUid(getuid());
-  if (!restricted.ok()) return restricted;
+  workers_.ReadPeerMetadata(true);
+  // A connection never takes over another's routing id: each worker's is
+  // ZeroMQ's own choice, learnt from its first message.
+  workers_.AllowHandover(false);
+  if (!config_.supervisor.per_user_workers) {
+    Status restricted = workers_.RestrictToUid(getuid());
+    if (!restricted.ok()) return restricted;
+  }
   return workers_.Bind(worker_endpoint_);
 }
 
@@ -225,9 +226,14 @@ int Server::Run() {
     if (items[3].revents & ZMQ_POLLIN) HandleStoreCommits();
     supervisor_.OnTick();
     supervisor_.Flush();
-    if (!announced_ready_ && supervisor_.Pong().workers == config_.workers) {
+    if (!announced_ready_ && supervisor_.AllWorkersReady()) {
       announced_ready_ = true;
-      log_.info("all {} workers ready", config_.workers);
+      if (config_.supervisor.per_user_workers) {
+        log_.info("ready: {} worker slots, each worker started as a user whose tasks wait",
+                  config_.workers);
+      } else {
+        log_.info("all {} workers ready", config_.workers);
+      }
       notifier_.Ready();
     }
     // The watchdog keep-alive comes from here: a stuck loop stops it.
@@ -276,6 +282,7 @@ void Server::HandleSignals() {
     switch (*sig) {
       case SIGCHLD:
         for (const auto& [pid, status] : launcher_.ReapExited()) {
+          worker_routes_.erase(pid);
           supervisor_.OnWorkerExited(pid, status);
         }
         break;
@@ -312,11 +319,20 @@ void Server::HandleWorkerMessages() {
   for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
     std::optional<RoutedMessage> message = workers_.TryReceive();
     if (!message) return;
-    const std::optional<int32_t> pid = ParsePid(message->peer);
-    if (!pid || !supervisor_.IsWorker(*pid)) {
-      log_.warn("message from a process that is not one of our workers ignored");
+    // A worker is known by the kernel's word on who connected (SO_PEERCRED),
+    // never by what it says: the pid must be one we started, running as the
+    // uid we started it as. So no other process, not even a task of the same
+    // user, can pass for a worker and get tasks.
+    const std::optional<PeerCredentials> peer = ParsePeerAddress(message->peer_address);
+    const std::optional<int32_t> pid =
+        peer ? std::optional<int32_t>(peer->pid) : std::optional<int32_t>();
+    if (!pid || !supervisor_.IsWorker(*pid) || supervisor_.UidOf(*pid) != peer->uid) {
+      log_.warn("message from a process that is not one of our workers ignored ({})",
+                message->peer_address.empty() ? "no credentials" : message->peer_address);
       continue;
     }
+    // What we send it goes to the connection it speaks on.
+    worker_routes_[*pid] = message->peer;
     Result<FromWorker> decoded = DecodeFromWorker(message->payload);
     if (!decoded.ok()) {
       log_.error("worker pid {} sent a bad message ({}); killing it", *pid,
@@ -341,11 +357,13 @@ void Server::HandleWorkerMessages() {
 
 void Server::WriteWorkerLogs(int32_t pid, std::vector<LogRecord> records) {
   const std::optional<uint32_t> slot = supervisor_.SlotOf(pid);
+  const std::optional<uint32_t> uid = supervisor_.UidOf(pid);
   for (LogRecord& record : records) {
     // The pid is the sender's as we know it, not what the record claims.
     record.pid = pid;
     record.role = LogRole::kWorker;
     record.worker = slot;
+    record.uid = uid;
     log_writer_.Write(FormatJsonLine(record));
     if (journal_ != nullptr) journal_->Write(std::move(record));
   }
@@ -449,10 +467,12 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
           } else if (accepted.ok()) {
             reply.body = AcceptedReply{**accepted};
           } else {
-            const ErrorCode code =
-                accepted.status().code() == StatusCode::kInvalidArgument ? ErrorCode::kBadRequest
-                : supervisor_.draining() ? ErrorCode::kShuttingDown
-                                         : ErrorCode::kQueueFull;
+            const StatusCode status = accepted.status().code();
+            const ErrorCode code = status == StatusCode::kInvalidArgument ? ErrorCode::kBadRequest
+                                   : status == StatusCode::kPermissionDenied
+                                       ? ErrorCode::kPermissionDenied
+                                   : supervisor_.draining() ? ErrorCode::kShuttingDown
+                                                            : ErrorCode::kQueueFull;
             reply.body = ToError(accepted.status(), code);
           }
         } else if constexpr (std::is_same_v<T, WatchRequest>) {
@@ -530,7 +550,9 @@ void Server::SignalGroup(int32_t pgid, int signal, uint32_t /*uid*/) {
 }
 
 bool Server::SendToWorker(int32_t pid, const ToWorker& message) {
-  return workers_.Send(std::to_string(pid), EncodeToWorker(message)) == Delivery::kSent;
+  auto route = worker_routes_.find(pid);
+  if (route == worker_routes_.end()) return false;  // it has not spoken yet
+  return workers_.Send(route->second, EncodeToWorker(message)) == Delivery::kSent;
 }
 
 Delivery Server::SendToClient(const ClientId& client, const Reply& reply) {

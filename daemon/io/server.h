@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -154,6 +155,8 @@ class Server final : private SupervisorIo {
   ServiceNotifier notifier_;  // sd_notify: READY, STATUS, WATCHDOG, ...
 
   // Loop state.
+  // Each worker's ZeroMQ routing id, learnt from its messages (HandleWorkerMessages).
+  std::unordered_map<int32_t, std::string> worker_routes_;
   std::optional<TimePoint> drain_deadline_;
   std::optional<TimePoint> exit_deadline_;  // for flushing streams once workers are gone
   bool killed_ = false;
