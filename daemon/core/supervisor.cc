@@ -68,12 +68,11 @@ Supervisor::Supervisor(const SupervisorOptions& options, SupervisorIo& io, const
 
 void Supervisor::Start() {
   if (options_.per_user_workers) {
-    // One worker, of the anonymous user, to learn the tasks there are
-    // (jobctl tasks); its slot is the first to go when some user needs one.
-    if (!workers_.empty()) {
-      SpawnFor(workers_[0], UserNamed(fmt::format("uid {}", options_.anonymous_uid),
-                                      options_.anonymous_uid));
-    }
+    // A warm pool of jobd's own user's workers, which run only jobd's own
+    // user's tasks (root's, for a jobd run as root) and tell the tasks there
+    // are; each gives up its slot, once idle, to a user whose tasks wait.
+    own_user_ = UserNamed(fmt::format("uid {}", options_.own_uid), options_.own_uid);
+    for (Worker& worker : workers_) SpawnFor(worker, *own_user_);
     return;
   }
   for (Worker& worker : workers_) SpawnSlot(worker);
@@ -422,8 +421,10 @@ PongReply Supervisor::Pong() const {
 }
 
 bool Supervisor::AllWorkersReady() const {
-  if (options_.per_user_workers) return true;  // they start on demand
-  return std::all_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.ready; });
+  return std::all_of(workers_.begin(), workers_.end(), [this](const Worker& w) {
+    // Per-user workers come and go: a vacant slot waits for no one.
+    return w.ready || (options_.per_user_workers && w.pid == 0 && !w.restart_at);
+  });
 }
 
 std::optional<uint32_t> Supervisor::UidOf(int32_t pid) const {
@@ -929,9 +930,7 @@ std::optional<TimePoint> Supervisor::NextDeadline() const {
     if (worker.ready && worker.stop == StopReason::kNone) {
       Earliest(next, worker.last_sent + options_.heartbeat_interval);
     }
-    if (worker.user && worker.ready && !worker.retiring && worker.in_flight.empty()) {
-      Earliest(next, worker.last_busy + options_.worker_idle_timeout);
-    }
+    if (MayIdleOut(worker)) Earliest(next, worker.last_busy + options_.worker_idle_timeout);
   }
   for (const User& user : users_) {
     if (user.restart_at) Earliest(next, *user.restart_at);
@@ -1238,12 +1237,15 @@ void Supervisor::ScheduleUserRestart(UserId id) {
             user.quick_deaths, delay.count());
 }
 
+bool Supervisor::MayIdleOut(const Worker& worker) const {
+  // jobd's own workers are the warm pool: they stay until a slot is needed.
+  return worker.user && worker.uid != options_.own_uid && worker.ready && !worker.retiring &&
+         worker.stop == StopReason::kNone && worker.in_flight.empty();
+}
+
 void Supervisor::RetireIdleWorkers(TimePoint now) {
   for (Worker& worker : workers_) {
-    if (!worker.user || !worker.ready || worker.retiring || worker.stop != StopReason::kNone ||
-        !worker.in_flight.empty() || now < worker.last_busy + options_.worker_idle_timeout) {
-      continue;
-    }
+    if (!MayIdleOut(worker) || now < worker.last_busy + options_.worker_idle_timeout) continue;
     log_.debug("worker[{}] pid {} of {} idle for {} ms: leaving", worker.slot, worker.pid,
                users_[*worker.user].name, options_.worker_idle_timeout.count());
     worker.retiring = true;  // SendShutdowns tells it
@@ -1251,7 +1253,16 @@ void Supervisor::RetireIdleWorkers(TimePoint now) {
 }
 
 void Supervisor::AllocateSlots(TimePoint now) {
-  if (!options_.per_user_workers || run_queue_.empty()) return;
+  if (!options_.per_user_workers) return;
+  // With no one waiting, a vacant slot goes back to the warm pool.
+  if (run_queue_.empty()) {
+    if (own_user_ && !users_[*own_user_].restart_at) {
+      for (Worker& w : workers_) {
+        if (w.pid == 0 && !w.restart_at && !w.user) SpawnFor(w, *own_user_);
+      }
+    }
+    return;
+  }
   // Each waiting user wants a worker for every queued task beyond those its
   // starting or idle workers will take, up to its limit.
   std::vector<std::pair<UserId, uint64_t>> wanting;
@@ -1308,16 +1319,18 @@ void Supervisor::AllocateSlots(TimePoint now) {
   const uint32_t share =
       std::max<uint32_t>(1, static_cast<uint32_t>(workers_.size() / active.size()));
   for (const auto& [id, want] : wanting) {
-    if (want == 0 || users_[id].workers >= share) continue;
-    if (freeing > 0) {
-      --freeing;
-      continue;
+    const uint32_t held = users_[id].workers;
+    uint64_t need = std::min<uint64_t>(want, share > held ? share - held : 0);
+    const uint64_t coming = std::min<uint64_t>(need, freeing);
+    freeing -= coming;
+    need -= coming;
+    for (; need > 0; --need) {
+      Worker* victim = PickSlotToFree(id, share);
+      if (victim == nullptr) break;
+      log_.info("worker[{}] pid {} of {} retiring: its slot goes to {}, who has fewer workers",
+                victim->slot, victim->pid, users_[*victim->user].name, users_[id].name);
+      victim->retiring = true;
     }
-    Worker* victim = PickSlotToFree(id, share);
-    if (victim == nullptr) continue;
-    log_.info("worker[{}] pid {} of {} retiring: its slot goes to {}, who has fewer workers",
-              victim->slot, victim->pid, users_[*victim->user].name, users_[id].name);
-    victim->retiring = true;
   }
 }
 

@@ -268,6 +268,8 @@ class Supervisor {
   // a user with nothing queued, to make room; null if none.
   Worker* PickSlotToFree(UserId waiting, uint32_t share);
   void ScheduleUserRestart(UserId user);
+  // A worker that leaves after worker_idle_timeout without a task.
+  bool MayIdleOut(const Worker& worker) const;
   void RetireIdleWorkers(TimePoint now);
   // Ends every queued task of `user` failed (its workers cannot start).
   void FailQueuedTasksOf(UserId user, const std::string& error);
@@ -365,6 +367,7 @@ class Supervisor {
   std::vector<User> users_;  // by UserId; never shrinks (one entry a user)
   std::unordered_map<std::string, UserId> user_ids_;
   std::set<std::string> code_tasks_;  // plugin tasks that run caller code
+  std::optional<UserId> own_user_;    // per-user workers: jobd's own, the warm pool
   std::vector<Worker> workers_;                   // indexed by slot
   std::unordered_map<int32_t, uint32_t> by_pid_;  // live pid -> slot
   ResultStreams streams_;

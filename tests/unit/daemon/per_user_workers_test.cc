@@ -48,50 +48,52 @@ class PerUserWorkersTest : public SupervisorTest {
   void ReadyAll(const std::vector<int32_t>& pids) {
     for (int32_t pid : pids) Ready(pid, SlotOf(pid));
   }
-  // Starts with the anonymous worker ready and idle.
-  void StartWithProbeReady(uint32_t workers) {
+  // Starts with every slot's worker (jobd's own user's) ready and idle.
+  void StartReady(uint32_t workers) {
     Start(workers);
-    ASSERT_THAT(io_.spawned, SizeIs(1));
-    probe_ = io_.spawned[0].second;
-    Ready(probe_, 0);
+    ASSERT_THAT(io_.spawned, SizeIs(workers));
+    for (const auto& [slot, pid] : io_.spawned) Ready(pid, slot);
   }
-  // The probe was told to leave and did.
-  void ProbeLeaves() {
-    const auto& sent = io_.to_workers[probe_];
-    ASSERT_FALSE(sent.empty()) << "the anonymous worker was told nothing";
-    ASSERT_TRUE(std::holds_alternative<ShutdownWorker>(sent.back().body));
-    supervisor_->OnWorkerExited(probe_, ExitStatus{false, 0});
+  bool ToldToLeave(int32_t pid) {
+    const auto& sent = io_.to_workers[pid];
+    return !sent.empty() && std::holds_alternative<ShutdownWorker>(sent.back().body);
+  }
+  // The workers told to leave leave; how many did.
+  size_t LeaveAsTold() {
+    size_t left = 0;
+    for (const auto& [slot, pid] : io_.spawned) {
+      if (supervisor_->IsWorker(pid) && ToldToLeave(pid)) {
+        supervisor_->OnWorkerExited(pid, ExitStatus{false, 0});
+        ++left;
+      }
+    }
+    return left;
   }
 
   AccessPolicy policy_;
   RequestId request_id_ = 0;
-  int32_t probe_ = 0;
 };
 
-TEST_F(PerUserWorkersTest, StartsOnlyAnAnonymousWorkerToLearnTheTasks) {
+TEST_F(PerUserWorkersTest, StartsEverySlotWithAWorkerOfJobdsOwnUser) {
   Start(3);
-  ASSERT_THAT(io_.spawned, SizeIs(1));
-  EXPECT_EQ(io_.spawned_as.at(io_.spawned[0].second), kNobody);
-  EXPECT_TRUE(supervisor_->AllWorkersReady()) << "nothing to wait for: workers start on demand";
-  const std::vector<WorkerInfo> workers = supervisor_->Workers();
-  ASSERT_THAT(workers, SizeIs(3));
-  EXPECT_EQ(workers[0].uid, kNobody);
-  EXPECT_EQ(workers[1].state, WorkerState::kVacant);
-  EXPECT_EQ(workers[1].uid, std::nullopt);
+  ASSERT_THAT(io_.spawned, SizeIs(3));
+  for (const auto& [pid, uid] : io_.spawned_as) EXPECT_EQ(uid, 0u);
+  EXPECT_FALSE(supervisor_->AllWorkersReady());
+  for (const auto& [slot, pid] : io_.spawned) Ready(pid, slot);
+  EXPECT_TRUE(supervisor_->AllWorkersReady());
+  EXPECT_EQ(supervisor_->Workers()[1].uid, 0u);
 }
 
 TEST_F(PerUserWorkersTest, EachUsersTasksRunInWorkersOfThatUser) {
-  StartWithProbeReady(4);
+  StartReady(4);
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"a1", "a2"})).ok());
   ASSERT_TRUE(SubmitAs(User(kBob), "b", Map("echo", {"b1", "b2"})).ok());
   supervisor_->Flush();
-  // Three vacant slots, shared round robin: alice, bob, alice.
-  EXPECT_THAT(SpawnedAs(kAlice), SizeIs(2));
-  EXPECT_THAT(SpawnedAs(kBob), SizeIs(1));
-  // The idle anonymous worker gives up its slot for bob's second task.
-  ProbeLeaves();
+  // jobd's idle workers give up their slots, two for each user.
+  EXPECT_EQ(LeaveAsTold(), 4u);
   supervisor_->Flush();
-  ASSERT_THAT(SpawnedAs(kBob), SizeIs(2));
+  EXPECT_THAT(SpawnedAs(kAlice), SizeIs(2));
+  EXPECT_THAT(SpawnedAs(kBob), SizeIs(2));
 
   ReadyAll(SpawnedAs(kAlice));
   ReadyAll(SpawnedAs(kBob));
@@ -116,11 +118,20 @@ TEST_F(PerUserWorkersTest, EachUsersTasksRunInWorkersOfThatUser) {
   EXPECT_EQ(supervisor_->UidOf(SpawnedAs(kBob)[0]), kBob);
 }
 
+TEST_F(PerUserWorkersTest, JobdsOwnUsersTasksRunInTheWarmPool) {
+  StartReady(2);
+  ASSERT_TRUE(SubmitAs(User(0), "r", Map("echo", {"1", "2"})).ok());
+  supervisor_->Flush();
+  EXPECT_THAT(io_.spawned, SizeIs(2)) << "no new worker";
+  EXPECT_THAT(io_.TasksSentTo(io_.spawned[0].second), SizeIs(1));
+  EXPECT_THAT(io_.TasksSentTo(io_.spawned[1].second), SizeIs(1));
+}
+
 TEST_F(PerUserWorkersTest, AnIdleWorkerOfOneUserNeverTakesAnothersTasks) {
-  StartWithProbeReady(1);
+  StartReady(1);
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"a1"})).ok());
   supervisor_->Flush();
-  ProbeLeaves();
+  ASSERT_EQ(LeaveAsTold(), 1u);
   supervisor_->Flush();
   const int32_t alice = SpawnedAs(kAlice).at(0);
   Ready(alice, 0);
@@ -142,11 +153,11 @@ TEST_F(PerUserWorkersTest, AnIdleWorkerOfOneUserNeverTakesAnothersTasks) {
 }
 
 TEST_F(PerUserWorkersTest, ABusyUserGivesUpSlotsBeyondItsShare) {
-  StartWithProbeReady(2);
+  StartReady(2);
   std::vector<std::string> many(20, "x");
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("sleep", many)).ok());
   supervisor_->Flush();
-  ProbeLeaves();
+  ASSERT_EQ(LeaveAsTold(), 2u);
   supervisor_->Flush();
   ASSERT_THAT(SpawnedAs(kAlice), SizeIs(2)) << "alone, alice gets every slot";
   ReadyAll(SpawnedAs(kAlice));
@@ -176,27 +187,39 @@ TEST_F(PerUserWorkersTest, ABusyUserGivesUpSlotsBeyondItsShare) {
 TEST_F(PerUserWorkersTest, AnIdleWorkerLeavesAfterTheIdleTimeout) {
   options_.worker_idle_timeout = Millis(5000);
   options_.heartbeat_interval = Millis(10'000);  // not lost meanwhile
-  StartWithProbeReady(2);
+  StartReady(1);
+  ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"1"})).ok());
+  supervisor_->Flush();
+  ASSERT_EQ(LeaveAsTold(), 1u);
+  supervisor_->Flush();
+  const int32_t alice = SpawnedAs(kAlice).at(0);
+  Ready(alice, 0);
+  supervisor_->Flush();
+  Complete(alice, io_.TasksSentTo(alice).at(0), true, "1");
   ASSERT_TRUE(supervisor_->NextDeadline().has_value());
   EXPECT_LE(*supervisor_->NextDeadline(), clock_.Now() + Millis(5000));
   clock_.Advance(Millis(4999));
   supervisor_->OnTick();
   supervisor_->Flush();
-  EXPECT_THAT(io_.to_workers[probe_], SizeIs(0));
+  EXPECT_FALSE(ToldToLeave(alice));
   clock_.Advance(Millis(1));
   supervisor_->OnTick();
   supervisor_->Flush();
-  ASSERT_THAT(io_.to_workers[probe_], SizeIs(1));
-  EXPECT_TRUE(std::holds_alternative<ShutdownWorker>(io_.to_workers[probe_].back().body));
-  supervisor_->OnWorkerExited(probe_, ExitStatus{false, 0});
+  EXPECT_TRUE(ToldToLeave(alice));
+  supervisor_->OnWorkerExited(alice, ExitStatus{false, 0});
   EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kVacant);
-  EXPECT_THAT(io_.spawned, SizeIs(1)) << "a vacant slot stays vacant with nothing queued";
+  supervisor_->Flush();
+  ASSERT_THAT(io_.spawned, SizeIs(3));
+  EXPECT_EQ(io_.spawned_as.at(io_.spawned.back().second), 0u)
+      << "with nothing queued, the slot goes back to jobd's own warm pool";
 }
 
 TEST_F(PerUserWorkersTest, AUserItsWorkersCannotBecomeHasItsTasksFailed) {
-  StartWithProbeReady(2);
+  StartReady(2);
   auto accepted = SubmitAs(User(4'000'000), "x", Map("echo", {"1", "2"}));
   ASSERT_TRUE(accepted.ok());
+  supervisor_->Flush();
+  LeaveAsTold();
   supervisor_->Flush();
   const std::vector<int32_t> pids = SpawnedAs(4'000'000);
   ASSERT_FALSE(pids.empty());
@@ -217,15 +240,17 @@ TEST_F(PerUserWorkersTest, AUserItsWorkersCannotBecomeHasItsTasksFailed) {
 
 TEST_F(PerUserWorkersTest, AWorkerLimitCapsOneUsersWorkers) {
   options_.max_workers_per_user = 1;
-  StartWithProbeReady(4);
+  StartReady(4);
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("sleep", {"1", "2", "3", "4"})).ok());
+  supervisor_->Flush();
+  EXPECT_EQ(LeaveAsTold(), 1u);
   supervisor_->Flush();
   EXPECT_THAT(SpawnedAs(kAlice), SizeIs(1));
 }
 
 TEST_F(PerUserWorkersTest, AQueueLimitPerUserLeavesRoomForOthers) {
   options_.max_queued_tasks_per_user = 3;
-  StartWithProbeReady(1);
+  StartReady(1);
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"1", "2"})).ok());
   auto refused = SubmitAs(User(kAlice), "a", Map("echo", {"3", "4"}));
   ASSERT_FALSE(refused.ok());
@@ -235,11 +260,12 @@ TEST_F(PerUserWorkersTest, AQueueLimitPerUserLeavesRoomForOthers) {
 }
 
 TEST_F(PerUserWorkersTest, KillsAndSignalsCarryTheWorkersUid) {
-  StartWithProbeReady(2);
-  options_.kill_grace = Millis(100);
+  StartReady(2);
   SubmitRequest request = Commands({{"sleep", "10"}});
   request.timeout_us = 1000;
   ASSERT_TRUE(SubmitAs(User(kAlice), "a", std::move(request)).ok());
+  supervisor_->Flush();
+  ASSERT_EQ(LeaveAsTold(), 1u);
   supervisor_->Flush();
   const int32_t alice = SpawnedAs(kAlice).at(0);
   Ready(alice, SlotOf(alice));
@@ -253,7 +279,7 @@ TEST_F(PerUserWorkersTest, KillsAndSignalsCarryTheWorkersUid) {
 
   ASSERT_TRUE(SubmitAs(User(kBob), "b", Map("sleep", {"10000"})).ok());
   supervisor_->Flush();
-  ProbeLeaves();
+  ASSERT_EQ(LeaveAsTold(), 1u);
   supervisor_->Flush();
   const int32_t bob = SpawnedAs(kBob).at(0);
   Ready(bob, SlotOf(bob));
@@ -266,33 +292,38 @@ TEST_F(PerUserWorkersTest, KillsAndSignalsCarryTheWorkersUid) {
 }
 
 TEST_F(PerUserWorkersTest, AKeyWithNoAccountRunsBuiltinsAsNobodyButNoCode) {
-  StartWithProbeReady(2);
+  StartReady(2);
   const Caller key = AccessPolicy::KeyCaller("k");
   auto refused = SubmitAs(key, "k", Commands({{"id"}}));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
   EXPECT_THAT(refused.status().message(), HasSubstr("key k has no local account"));
   ASSERT_TRUE(SubmitAs(key, "k", Map("echo", {"1"})).ok());
-  supervisor_->Flush();
-  // The anonymous worker, nobody's, takes it.
-  ASSERT_THAT(io_.TasksSentTo(probe_), SizeIs(1));
   const Caller mapped = AccessPolicy::KeyCaller("alice", kAlice);
   ASSERT_TRUE(SubmitAs(mapped, "m", Commands({{"id"}})).ok());
   supervisor_->Flush();
+  EXPECT_EQ(LeaveAsTold(), 2u);
+  supervisor_->Flush();
+  EXPECT_THAT(SpawnedAs(kNobody), SizeIs(1)) << "a key with no account runs as nobody";
   EXPECT_THAT(SpawnedAs(kAlice), SizeIs(1)) << "a key mapped to alice runs as alice";
 }
 
 TEST_F(PerUserWorkersTest, ACodePluginTaskLearntLaterIsRefusedWhenDispatched) {
   Start(1);
-  const int32_t probe = io_.spawned[0].second;
+  const int32_t own = io_.spawned[0].second;
   const Caller key = AccessPolicy::KeyCaller("k");
   // Before any worker said what its tasks are, "lua" looks harmless.
   ASSERT_TRUE(SubmitAs(key, "k", Map("lua", {"os.execute('id')"})).ok());
   TaskInfo lua{"lua", "plugin", "lua.so", "", true};
-  supervisor_->OnWorkerMessage(
-      probe, FromWorker{kProtocolVersion, WorkerReady{probe, 0, 1, {lua}, {}}});
+  supervisor_->OnWorkerMessage(own, FromWorker{kProtocolVersion, WorkerReady{own, 0, 1, {lua}, {}}});
   supervisor_->Flush();
-  EXPECT_THAT(io_.TasksSentTo(probe), SizeIs(0));
+  LeaveAsTold();
+  supervisor_->Flush();
+  const int32_t nobody = SpawnedAs(kNobody).at(0);
+  supervisor_->OnWorkerMessage(nobody,
+                               FromWorker{kProtocolVersion, WorkerReady{nobody, 0, 1, {lua}, {}}});
+  supervisor_->Flush();
+  EXPECT_THAT(io_.TasksSentTo(nobody), SizeIs(0));
   const auto results = io_.ResultsFor("k");
   ASSERT_THAT(results, SizeIs(1));
   EXPECT_EQ(results[0].status, TaskStatus::kFailed);
@@ -302,14 +333,19 @@ TEST_F(PerUserWorkersTest, ACodePluginTaskLearntLaterIsRefusedWhenDispatched) {
   EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
 }
 
-TEST_F(PerUserWorkersTest, ReloadEmptiesTheSlots) {
-  StartWithProbeReady(2);
+TEST_F(PerUserWorkersTest, ReloadReplacesOnlyJobdsOwnWorkers) {
+  StartReady(2);
+  ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"1"})).ok());
+  supervisor_->Flush();
+  ASSERT_EQ(LeaveAsTold(), 1u);
+  supervisor_->Flush();
+  ReadyAll(SpawnedAs(kAlice));
+  supervisor_->Flush();  // alice's worker takes her task
   supervisor_->RecycleWorkers();
   supervisor_->Flush();
-  ProbeLeaves();
+  EXPECT_EQ(LeaveAsTold(), 1u) << "alice's worker finishes her task first";
   supervisor_->Flush();
-  EXPECT_THAT(io_.spawned, SizeIs(1)) << "nothing queued: no worker comes back";
-  EXPECT_EQ(supervisor_->Workers()[0].state, WorkerState::kVacant);
+  EXPECT_THAT(SpawnedAs(0), SizeIs(2)) << "the warm pool's worker comes back";
 }
 
 // ---- an unprivileged jobd: one shared pool, running as jobd's user ------
