@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/account_name.h"
 #include "client/client.h"
 #include "client/command_request.h"
 #include "client/keygen.h"
@@ -542,11 +543,18 @@ int RunWorkers(const GlobalOptions& global) {
   if (!client.ok()) return Fail(client.status());
   Result<std::vector<WorkerInfo>> workers = (*client)->Workers();
   if (!workers.ok()) return Fail(workers.status());
+  // Workers mostly share a few uids, and a lookup may ask LDAP: once each.
+  std::map<uint32_t, std::optional<std::string>> names;
+  const AccountNameOf name_of = [&names](uint32_t uid) {
+    auto [it, added] = names.try_emplace(uid);
+    if (added) it->second = AccountName(uid);
+    return it->second;
+  };
   if (!global.json) {
-    PrintLine(WorkersTable(*workers));
+    PrintLine(WorkersTable(*workers, name_of));
     return kExitOk;
   }
-  for (const WorkerInfo& worker : *workers) PrintLine(WorkerJsonLine(worker));
+  for (const WorkerInfo& worker : *workers) PrintLine(WorkerJsonLine(worker, name_of));
   return kExitOk;
 }
 

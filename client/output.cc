@@ -94,6 +94,12 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// The USER of `jobctl workers`: a name, else the number, else "-".
+std::string UserColumn(const std::optional<uint32_t>& uid, const AccountNameOf& name_of) {
+  if (!uid) return "-";
+  return name_of(*uid).value_or(std::to_string(*uid));
+}
+
 }  // namespace
 
 std::string HumanDuration(uint64_t micros) {
@@ -119,6 +125,7 @@ std::string ResultJsonLine(const TaskResult& r) {
   const bool silent_command = r.command && r.error.empty();
   json["error"] = ok ? Json(nullptr) : Json(silent_command ? DescribeEnd(*r.command) : r.error);
   json["pid"] = r.pid;
+  json["uid"] = r.uid ? Json(*r.uid) : Json(nullptr);
   json["attempts"] = r.attempts;
   json["duration_ms"] = Millis3(r.duration_us);
   if (r.command) {
@@ -267,24 +274,34 @@ std::string JobsTable(const std::vector<JobInfo>& jobs) {
   return Table(rows);
 }
 
-std::string WorkersTable(const std::vector<WorkerInfo>& workers) {
+std::string WorkersTable(const std::vector<WorkerInfo>& workers, const AccountNameOf& name_of) {
   std::vector<std::vector<std::string>> rows = {
-      {"SLOT", "PID", "STATE", "JOB", "TASK", "DONE", "RSS", "UPTIME"}};
+      {"SLOT", "PID", "USER", "STATE", "JOB", "TASK", "DONE", "RSS", "UPTIME"}};
   for (const WorkerInfo& w : workers) {
+    const std::string state = WorkerStateName(w.state);
+    if (w.state == WorkerState::kVacant) {
+      // No process: nothing but the slot and its state is true of it.
+      rows.push_back({std::to_string(w.slot), "-", "-", state, "-", "-", "-", "-", "-"});
+      continue;
+    }
     const bool has_job = w.job != 0;
-    rows.push_back({std::to_string(w.slot), std::to_string(w.pid), WorkerStateName(w.state),
-                    has_job ? std::to_string(w.job) : "-", has_job ? std::to_string(w.task) : "-",
-                    std::to_string(w.tasks_done), HumanBytes(w.rss_bytes),
-                    HumanDuration(w.uptime_us)});
+    rows.push_back({std::to_string(w.slot), std::to_string(w.pid), UserColumn(w.uid, name_of),
+                    state, has_job ? std::to_string(w.job) : "-",
+                    has_job ? std::to_string(w.task) : "-", std::to_string(w.tasks_done),
+                    HumanBytes(w.rss_bytes), HumanDuration(w.uptime_us)});
   }
   return Table(rows);
 }
 
-std::string WorkerJsonLine(const WorkerInfo& w) {
+std::string WorkerJsonLine(const WorkerInfo& w, const AccountNameOf& name_of) {
   const bool has_job = w.job != 0;
   Json json;
   json["slot"] = w.slot;
   json["pid"] = w.pid;
+  json["uid"] = w.uid ? Json(*w.uid) : Json(nullptr);
+  if (w.uid) {
+    if (std::optional<std::string> name = name_of(*w.uid)) json["user"] = *name;
+  }
   json["state"] = WorkerStateName(w.state);
   json["job"] = has_job ? Json(w.job) : Json(nullptr);
   json["task"] = has_job ? Json(w.task) : Json(nullptr);
@@ -297,7 +314,9 @@ std::string WorkerJsonLine(const WorkerInfo& w) {
 std::string TasksTable(const std::vector<TaskInfo>& tasks) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "KIND", "DESCRIPTION", "FILE"}};
   for (const TaskInfo& t : tasks) {
-    rows.push_back({t.name, t.kind, t.description, t.file.empty() ? "-" : t.file});
+    // Said where it is seen: such a task is refused to callers who may not run code.
+    const std::string kind = t.runs_code ? t.kind + " (runs code)" : t.kind;
+    rows.push_back({t.name, kind, t.description, t.file.empty() ? "-" : t.file});
   }
   return Table(rows);
 }
@@ -308,6 +327,7 @@ std::string TaskJsonLine(const TaskInfo& t) {
   json["kind"] = t.kind;
   json["file"] = t.file.empty() ? Json(nullptr) : Json(t.file);
   json["description"] = t.description;
+  json["runs_code"] = t.runs_code;
   return Dump(json);
 }
 

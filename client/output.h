@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,10 +14,11 @@
 namespace jobd {
 
 // {"job":1,"index":0,"seq":3,"status":"ok","result":"...","error":null,"pid":4242,
-//  "attempts":1,"duration_ms":41.2} on one line; result is a command's stdout
-// whatever its status, and for other tasks null unless ok; error null when ok.
-// seq is the result's place in the job's completion order (what `jobctl watch
-// --from-seq` resumes from).
+//  "uid":1000,"attempts":1,"duration_ms":41.2} on one line; result is a
+// command's stdout whatever its status, and for other tasks null unless ok;
+// error null when ok; uid (the uid the task ran as) null when jobd does not
+// say. seq is the result's place in the job's completion order (what `jobctl
+// watch --from-seq` resumes from).
 std::string ResultJsonLine(const TaskResult& result);
 // "[0] ok 1250000525000055  (pid 4242, 41.2 ms)" or
 // "[2] crashed: worker 4243 killed by SIGSEGV  (pid 4243, 1 attempt)", or for
@@ -54,13 +57,24 @@ std::string JobJsonLine(const JobInfo& job);
 // is "done" like any finished job: JobState says whether anything is left.
 std::string JobsTable(const std::vector<JobInfo>& jobs);
 
-// SLOT PID STATE JOB TASK DONE RSS UPTIME
-std::string WorkersTable(const std::vector<WorkerInfo>& workers);
-// {"slot":0,"pid":..,"state":"busy","job":7,"task":3,"tasks_done":..,"rss_bytes":..,"uptime_s":..}
-// job and task are null when the worker has no job.
-std::string WorkerJsonLine(const WorkerInfo& worker);
+// The account name of a uid, nullopt when it has none: AccountName
+// (client/account_name.h) in jobctl, a fixed table in tests.
+using AccountNameOf = std::function<std::optional<std::string>(uint32_t uid)>;
 
-// `jobctl tasks`: NAME KIND DESCRIPTION FILE, or one JSON object a task.
+// SLOT PID USER STATE JOB TASK DONE RSS UPTIME. USER is the account name of
+// the worker's uid, or the number when it has none, or "-" when unknown. A
+// vacant slot (no process) shows "-" in every column but SLOT and STATE.
+std::string WorkersTable(const std::vector<WorkerInfo>& workers, const AccountNameOf& name_of);
+// {"slot":0,"pid":..,"uid":1000,"user":"alice","state":"busy","job":7,"task":3,"tasks_done":..,
+//  "rss_bytes":..,"uptime_s":..}
+// uid is null when unknown (always for a vacant slot, whose pid is 0), user
+// is there only when the uid has an account; job and task are null when the
+// worker has no job.
+std::string WorkerJsonLine(const WorkerInfo& worker, const AccountNameOf& name_of);
+
+// `jobctl tasks`: NAME KIND DESCRIPTION FILE, or one JSON object a task
+// (with "runs_code"). A task that runs its caller's code (an interpreter
+// plugin's) has the kind "plugin (runs code)" in the table.
 std::string TasksTable(const std::vector<TaskInfo>& tasks);
 std::string TaskJsonLine(const TaskInfo& task);
 

@@ -111,6 +111,14 @@ class LibraryHandle {
   void* handle_;
 };
 
+// The optional JOBD_PLUGIN_RUNS_CODE_SYMBOL: absent, as in every plugin
+// older than it, means an ordinary plugin.
+bool RunsCallerCode(void* library) {
+  const auto* flag = static_cast<const int*>(dlsym(library, JOBD_PLUGIN_RUNS_CODE_SYMBOL));
+  dlerror();  // an absent symbol's message is no load error
+  return flag != nullptr && *flag != 0;
+}
+
 }  // namespace
 
 TaskOutput RunPluginTask(jobd_task_fn run, const std::vector<std::string>& args,
@@ -161,6 +169,8 @@ Status LoadPlugin(const std::string& path, uint64_t max_output, TaskRegistry& re
                                " tasks");
   }
 
+  const bool runs_code = RunsCallerCode(library.get());
+
   // Check everything before registering anything.
   std::set<std::string, std::less<>> names;
   for (size_t i = 0; i < count; ++i) {
@@ -190,6 +200,7 @@ Status LoadPlugin(const std::string& path, uint64_t max_output, TaskRegistry& re
     entry.kind = TaskKind::kPlugin;
     entry.description = task.description != nullptr ? task.description : "";
     entry.file = path;
+    entry.runs_code = runs_code;
     entry.function = [run = task.run, max_output](const std::vector<std::string>& args) {
       return RunPluginTask(run, args, max_output);
     };
@@ -233,13 +244,15 @@ std::vector<std::string> LoadPlugins(const std::string& dir, uint64_t max_output
       continue;
     }
     std::string names;
+    bool runs_code = false;
     for (const TaskEntry* entry : registry.List()) {
       if (entry->file != file) continue;
       if (!names.empty()) names += ", ";
       names += entry->name;
+      runs_code = entry->runs_code;
     }
-    logger.info("loaded plugin {}: {} tasks ({})", file, registry.List().size() - before,
-                names);
+    logger.info("loaded plugin {}: {} tasks ({}){}", file, registry.List().size() - before, names,
+                runs_code ? ", which run their callers' code" : "");
   }
   return errors;
 }

@@ -27,7 +27,8 @@ TaskOutput RunPluginTask(jobd_task_fn run, const std::vector<std::string>& args,
 
 // dlopen()s one library (RTLD_NOW | RTLD_LOCAL), checks its
 // jobd_plugin_tasks table and registers every task in it with kind kPlugin
-// and `file` = `path`, each bounded by `max_output`. All or nothing: on any
+// and `file` = `path`, each bounded by `max_output`, and with runs_code set
+// when the library exports a nonzero JOBD_PLUGIN_RUNS_CODE_SYMBOL (absent: 0). All or nothing: on any
 // failure (dlopen error, no symbol, another ABI version, an invalid table, a
 // name already registered or repeated) nothing is registered, the library is
 // closed, and the Status (kInvalidArgument) names `path`, e.g.

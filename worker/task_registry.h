@@ -44,6 +44,11 @@ struct TaskEntry {
   std::function<CommandRun(const std::vector<std::string>& argv, const CommandOptions& options,
                            const std::function<void(int32_t pgid)>& on_start)>
       command;
+  // A plugin task that runs code its caller gives (an interpreter's; the
+  // plugin exports JOBD_PLUGIN_RUNS_CODE_SYMBOL): a code task, refused like
+  // a command to callers who may not run code. Commands are code tasks by
+  // their kind and leave this false.
+  bool runs_code = false;
 };
 
 // Not thread safe; fill it at start-up, then only read it.

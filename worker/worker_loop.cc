@@ -61,7 +61,7 @@ int WorkerLoop::Run() {
   ready.credit = kCredit;
   for (const TaskEntry* entry : registry_.List()) {
     ready.tasks.push_back(TaskInfo{entry->name, std::string(TaskKindName(entry->kind)),
-                                   entry->file, entry->description});
+                                   entry->file, entry->description, entry->runs_code});
   }
   ready.load_errors = load_errors_;
   Send(FromWorker{kProtocolVersion, std::move(ready)});

@@ -3,7 +3,7 @@
  *
  * A plugin is a shared library (`NAME.so`) in the worker's `--plugin-dir`
  * that exports one function, `jobd_plugin_tasks`, returning its ABI version
- * and its tasks:
+ * and its tasks (and, for an interpreter, one constant: see "Code tasks"):
  *
  *   #include <jobd/task.h>
  *
@@ -43,6 +43,23 @@
  * one task thread), possibly many times in the same process. It may keep
  * state between calls but must not use the `out` of a task after returning.
  *
+ * Code tasks. A plugin whose tasks run code that comes from their caller (an
+ * interpreter: `lua SCRIPT`) says so by exporting a second, optional symbol:
+ *
+ *   JOBD_PLUGIN_EXPORT const int jobd_plugin_runs_caller_code = 1;
+ *
+ * Nonzero marks every task of the library as a code task; a library with
+ * both kinds of task is two libraries. jobd treats code tasks as it treats
+ * commands (`jobctl map --exec`): a client that may not run code (a remote
+ * key with no local account, or any other user on a jobd that cannot change
+ * identity) is refused them, and `jobctl tasks` shows them as
+ * "plugin (runs code)". A library without the symbol, like every plugin
+ * built before it existed, has no code tasks: the symbol is no change to
+ * the ABI version. Export it whenever an argument can make a task do what
+ * its author did not write; its tasks then run only for callers jobd trusts
+ * to run their own code. Include this header before defining it: in C++ its
+ * declaration below is what gives the const external linkage.
+ *
  * Results and errors. A task succeeds with the bytes appended (possibly
  * none) unless it calls jobd_output_error, after which it has failed with the
  * first message given: later appends and errors are ignored. The output is
@@ -73,11 +90,16 @@ extern "C" {
 
 /* The version this header describes; a plugin reports the version it was
  * built against and a worker loads only its own. Bumped on any change to the
- * layouts or signatures below. */
+ * layouts or signatures below; not for an optional symbol that a plugin
+ * without it loads the same as before (jobd_plugin_runs_caller_code). */
 #define JOBD_TASK_ABI_VERSION 1
 
-/* The name of the one symbol a plugin exports. */
+/* The name of the one symbol a plugin must export. */
 #define JOBD_PLUGIN_SYMBOL "jobd_plugin_tasks"
+
+/* The name of the optional one that marks its tasks as code tasks (see
+ * "Code tasks"). */
+#define JOBD_PLUGIN_RUNS_CODE_SYMBOL "jobd_plugin_runs_caller_code"
 
 /* Marks the exported function: visible even under -fvisibility=hidden. */
 #define JOBD_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -118,13 +140,18 @@ typedef struct jobd_task {
   jobd_task_fn run;         /* not NULL */
 } jobd_task;
 
-/* The one symbol a plugin exports. Sets *abi_version to
+/* The symbol every plugin exports. Sets *abi_version to
  * JOBD_TASK_ABI_VERSION and *count to the number of tasks, and returns them
  * (see "Ownership"). Called once per worker, before any task runs. */
 JOBD_PLUGIN_EXPORT const jobd_task* jobd_plugin_tasks(int* abi_version, size_t* count);
 
 /* Its type, for dlsym(). */
 typedef const jobd_task* (*jobd_plugin_tasks_fn)(int* abi_version, size_t* count);
+
+/* Optional: defined (nonzero) only by a plugin whose tasks run code their
+ * caller gives (see "Code tasks"). Read once per worker, at load; absent
+ * means 0. */
+JOBD_PLUGIN_EXPORT extern const int jobd_plugin_runs_caller_code;
 
 #ifdef __cplusplus
 }  /* extern "C" */

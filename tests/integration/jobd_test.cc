@@ -69,8 +69,8 @@ TEST_F(JobdTest, SeedExampleCompletesInCompletionOrderOnTwoWorkers) {
     EXPECT_EQ(line["status"], "ok");
     EXPECT_TRUE(line["error"].is_null());
     EXPECT_EQ(line["attempts"], 1);
-    for (const char* key : {"job", "index", "status", "result", "error", "pid", "attempts",
-                            "duration_ms"}) {
+    for (const char* key : {"job", "index", "status", "result", "error", "pid", "uid",
+                            "attempts", "duration_ms"}) {
       EXPECT_TRUE(line.contains(key)) << key;
     }
   }
@@ -312,6 +312,18 @@ TEST_F(JobdTest, WorkersHaveDistinctPidsInResultsAndLogs) {
   CommandResult workers = jobd_->Jobctl({"--json", "workers"});
   ASSERT_EQ(workers.exit_code, 0) << workers.err;
   EXPECT_EQ(JsonLines(workers.out).size(), 2u);
+  for (const json& worker : JsonLines(workers.out)) {
+    // A number, or null from a jobd that does not say; with an account, its name.
+    ASSERT_TRUE(worker.contains("uid")) << worker;
+    EXPECT_TRUE(worker["uid"].is_null() || worker["uid"].is_number_unsigned()) << worker;
+    if (worker.contains("user")) {
+      EXPECT_TRUE(worker["uid"].is_number()) << worker;
+    }
+  }
+  CommandResult table = jobd_->Jobctl({"workers"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("SLOT  PID", 0), 0u) << table.out;
+  EXPECT_THAT(table.out, HasSubstr("  USER  ")) << table.out;
 
   const int jobd_pid = jobd_->pid();
   EXPECT_EQ(jobd_->StopWith(SIGTERM), 0);
@@ -432,6 +444,7 @@ TEST_F(JobdTest, TasksListsTheBuiltInsWithTheirKind) {
     if (task["kind"] == "built-in") {
       EXPECT_TRUE(task["file"].is_null());
     }
+    EXPECT_EQ(task["runs_code"], false) << task;  // no built-in runs its caller's code
     EXPECT_FALSE(task["description"].get<std::string>().empty());
   }
   for (const char* name : {"sum_to_num", "spin", "sleep", "echo", "fail", "crash"}) {

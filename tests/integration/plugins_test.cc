@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using json = nlohmann::json;
 namespace pt = jobd::plugin_testing;
@@ -32,6 +34,8 @@ class PluginsTest : public ::testing::Test {
     pt::CopyInto(pt::ExamplePluginDir() + "/grayscale.so", plugins_.path(), "grayscale.so");
     pt::CopyInto(pt::ExamplePluginDir() + "/sha256.so", plugins_.path(), "sha256.so");
     pt::CopyInto(pt::TestPluginDir() + "/wrong_abi.so", plugins_.path(), "wrong_abi.so");
+    // Exports jobd_plugin_runs_caller_code: its tasks are code tasks.
+    pt::CopyInto(pt::TestPluginDir() + "/runs_code.so", plugins_.path(), "interpreter.so");
     pt::WriteFile(plugins_.path() + "/broken.so", "not a shared library\n");
     jobd_ = Jobd::Start({"--plugin-dir", plugins_.path()}, 2);
     ASSERT_NE(jobd_, nullptr);
@@ -52,6 +56,7 @@ TEST_F(PluginsTest, TasksListsPluginsWithTheirFilesAndTheLoadErrors) {
   for (const char* name : {"grayscale", "sha256"}) {
     ASSERT_TRUE(tasks.count(name)) << r.out;
     EXPECT_EQ(tasks[name]["kind"], "plugin");
+    EXPECT_EQ(tasks[name]["runs_code"], false) << "the examples do not opt in";
     EXPECT_EQ(tasks[name]["file"], plugins_.path() + "/" + name + ".so");
     EXPECT_FALSE(tasks[name]["description"].get<std::string>().empty());
   }
@@ -63,6 +68,27 @@ TEST_F(PluginsTest, TasksListsPluginsWithTheirFilesAndTheLoadErrors) {
   EXPECT_THAT(r.err, HasSubstr(plugins_.path() + "/broken.so: "));
   EXPECT_THAT(r.err, HasSubstr(plugins_.path() +
                                "/wrong_abi.so: ABI version 999, but this worker loads version 1"));
+}
+
+// What the worker read from the plugin reaches `jobctl tasks` in both forms.
+TEST_F(PluginsTest, TasksMarkThePluginThatRunsItsCallersCode) {
+  CommandResult r = jobd_->Jobctl({"--json", "tasks"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, json> tasks;
+  for (const json& line : JsonLines(r.out)) tasks[line["name"]] = line;
+  ASSERT_TRUE(tasks.count("t_interpret")) << r.out;
+  EXPECT_EQ(tasks["t_interpret"]["kind"], "plugin");
+  EXPECT_EQ(tasks["t_interpret"]["runs_code"], true);
+  EXPECT_EQ(tasks["t_interpret"]["file"], plugins_.path() + "/interpreter.so");
+  EXPECT_EQ(tasks["sha256"]["runs_code"], false);
+
+  CommandResult table = jobd_->Jobctl({"tasks"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::map<std::string, std::string> rows;  // by the task's name
+  std::istringstream lines(table.out);
+  for (std::string row; std::getline(lines, row);) rows[row.substr(0, row.find(' '))] = row;
+  EXPECT_THAT(rows["t_interpret"], HasSubstr("  plugin (runs code)  ")) << table.out;
+  EXPECT_THAT(rows["sha256"], Not(HasSubstr("runs code"))) << table.out;
 }
 
 TEST_F(PluginsTest, MapGrayscaleWritesAGrayPng) {

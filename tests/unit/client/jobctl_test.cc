@@ -4,11 +4,13 @@
 // where the test wants it.
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -373,10 +375,10 @@ TEST_F(JobctlTest, ResultsOfADoneJobAskForASnapshot) {
   EXPECT_EQ(jobctl.err(), "");
   EXPECT_EQ(jobctl.out(),
             R"({"job":8,"index":1,"seq":0,"status":"ok","result":"r1","error":null,)"
-            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            R"("pid":4242,"uid":null,"attempts":1,"duration_ms":0.0})"
             "\n"
             R"({"job":8,"index":0,"seq":1,"status":"ok","result":"r0","error":null,)"
-            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            R"("pid":4242,"uid":null,"attempts":1,"duration_ms":0.0})"
             "\n");
   const std::optional<WatchRequest> watch = OnlyWatch(server);
   ASSERT_TRUE(watch.has_value());
@@ -418,7 +420,7 @@ TEST_F(JobctlTest, WatchFromSeqResumes) {
   EXPECT_EQ(jobctl.err(), "");
   EXPECT_EQ(jobctl.out(),
             R"({"job":8,"index":1,"seq":2,"status":"ok","result":"r1","error":null,)"
-            R"("pid":4242,"attempts":1,"duration_ms":0.0})"
+            R"("pid":4242,"uid":null,"attempts":1,"duration_ms":0.0})"
             "\n");
   const std::optional<WatchRequest> watch = OnlyWatch(server);
   ASSERT_TRUE(watch.has_value());
@@ -673,6 +675,50 @@ TEST_F(JobctlTest, KeygenIntoNoFolderOrOverAPairExitsTwo) {
                                 "/alice.key exists; not overwritten (choose another --out)\n");
   }
   std::filesystem::remove_all(dir);
+}
+
+// jobctl names a worker's uid by its account, as the machine jobctl runs on
+// knows it; a vacant slot has neither uid nor process.
+FakeJobd::Handler TwoWorkers(uint32_t uid) {
+  return [uid](const Request& request) -> std::vector<Reply> {
+    if (std::holds_alternative<PingRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, PongReply{})};
+    }
+    if (!std::holds_alternative<WorkersRequest>(request.body)) {
+      return {FakeJobd::ReplyTo(request, ErrorReply{ErrorCode::kBadRequest, "unexpected"})};
+    }
+    WorkerInfo idle{0, 4242, WorkerState::kIdle, 0, 0, 3, 1u << 20, 2000000, uid};
+    WorkerInfo vacant{1, 0, WorkerState::kVacant, 0, 0, 0, 0, 0, std::nullopt};
+    return {FakeJobd::ReplyTo(request, WorkersReply{{idle, vacant}})};
+  };
+}
+
+TEST_F(JobctlTest, WorkersNameTheUserOfEachWorker) {
+  const passwd* self = getpwuid(getuid());
+  if (self == nullptr) GTEST_SKIP() << "uid " << getuid() << " has no account here";
+  const std::string name = self->pw_name;
+  FakeJobd server(TwoWorkers(getuid()));
+  {
+    Jobctl jobctl({"--socket", server.endpoint(), "--json", "workers"});
+    EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+    EXPECT_EQ(jobctl.out(),
+              R"({"slot":0,"pid":4242,"uid":)" + std::to_string(getuid()) + R"(,"user":")" +
+                  name + R"(","state":"idle","job":null,"task":null,"tasks_done":3,)"
+                  R"("rss_bytes":1048576,"uptime_s":2.0})"
+                  "\n"
+                  R"({"slot":1,"pid":0,"uid":null,"state":"vacant","job":null,"task":null,)"
+                  R"("tasks_done":0,"rss_bytes":0,"uptime_s":0.0})"
+                  "\n");
+  }
+  Jobctl jobctl({"--socket", server.endpoint(), "workers"});
+  EXPECT_EQ(jobctl.Finish(), 0) << jobctl.err();
+  const std::string& out = jobctl.out();
+  const size_t first_row = out.find('\n') + 1;
+  EXPECT_EQ(out.substr(first_row, out.find('\n', first_row) - first_row),
+            "0     4242  " + name + std::string(std::max<size_t>(name.size(), 4) - name.size(), ' ') +
+                "  idle    -    -     3     1.0M  2.00 s")
+      << out;
+  EXPECT_NE(out.find("vacant"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ TaskResult CrashedResult() {
 TEST(OutputTest, OkResultJsonLine) {
   EXPECT_EQ(ResultJsonLine(OkResult()),
             R"({"job":1,"index":0,"seq":3,"status":"ok","result":"1250000525000055","error":null,)"
-            R"("pid":4242,"attempts":1,"duration_ms":41.2})");
+            R"("pid":4242,"uid":null,"attempts":1,"duration_ms":41.2})");
 }
 
 TEST(OutputTest, FailedResultJsonLine) {
@@ -48,7 +48,30 @@ TEST(OutputTest, FailedResultJsonLine) {
   r.result = "ignored";
   EXPECT_EQ(ResultJsonLine(r),
             R"({"job":1,"index":2,"seq":7,"status":"failed","result":null,"error":"bad \"input\"",)"
-            R"("pid":4243,"attempts":1,"duration_ms":1.5})");
+            R"("pid":4243,"uid":null,"attempts":1,"duration_ms":1.5})");
+}
+
+TEST(OutputTest, ResultJsonLineCarriesTheUidItRanAs) {
+  TaskResult r = OkResult();
+  r.uid = 1000;
+  EXPECT_EQ(ResultJsonLine(r),
+            R"({"job":1,"index":0,"seq":3,"status":"ok","result":"1250000525000055","error":null,)"
+            R"("pid":4242,"uid":1000,"attempts":1,"duration_ms":41.2})");
+  TaskResult command = CrashedResult();
+  command.status = TaskStatus::kFailed;
+  command.uid = 0;
+  command.command = CommandEnd{};
+  EXPECT_NE(ResultJsonLine(command).find(R"("pid":4243,"uid":0,"attempts":1,)"),
+            std::string::npos)
+      << ResultJsonLine(command);
+}
+
+// The text line stays as short as it was: who ran it is for --json and
+// `jobctl workers`.
+TEST(OutputTest, ResultHumanLineDoesNotNameTheUid) {
+  TaskResult r = OkResult();
+  r.uid = 1000;
+  EXPECT_EQ(ResultHumanLine(r, 3), "[0] ok 1250000525000055  (pid 4242, 41.2 ms)");
 }
 
 TEST(OutputTest, InvalidUtf8DoesNotThrow) {
@@ -126,27 +149,67 @@ TEST(OutputTest, JobsTableCountsCancelledApartFromFailed) {
             "10   done   spin   20     0       0        10  6       4          -");
 }
 
+// A fixed account table, so that the tests need no passwd entries.
+std::optional<std::string> TestAccounts(uint32_t uid) {
+  if (uid == 1000) return "alice";
+  if (uid == 0) return "root";
+  return std::nullopt;
+}
+
 TEST(OutputTest, WorkerLines) {
-  WorkerInfo idle{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 125000000, std::nullopt};
-  WorkerInfo busy{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 5000000, std::nullopt};
-  EXPECT_EQ(WorkersTable({idle, busy}),
-            "SLOT  PID  STATE  JOB  TASK  DONE  RSS   UPTIME\n"
-            "0     100  idle   -    -     5     2.0M  2m05s\n"
-            "1     101  busy   7    3     6     3.0M  5.00 s");
-  EXPECT_EQ(WorkerJsonLine(idle),
-            R"({"slot":0,"pid":100,"state":"idle","job":null,"task":null,"tasks_done":5,)"
-            R"("rss_bytes":2097152,"uptime_s":125.0})");
+  WorkerInfo idle{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 125000000, 1000};
+  WorkerInfo busy{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 5000000, 0};
+  EXPECT_EQ(WorkersTable({idle, busy}, TestAccounts),
+            "SLOT  PID  USER   STATE  JOB  TASK  DONE  RSS   UPTIME\n"
+            "0     100  alice  idle   -    -     5     2.0M  2m05s\n"
+            "1     101  root   busy   7    3     6     3.0M  5.00 s");
+  EXPECT_EQ(WorkerJsonLine(idle, TestAccounts),
+            R"({"slot":0,"pid":100,"uid":1000,"user":"alice","state":"idle","job":null,)"
+            R"("task":null,"tasks_done":5,"rss_bytes":2097152,"uptime_s":125.0})");
 }
 
 TEST(OutputTest, WorkerStatesRetiringAndLost) {
-  WorkerInfo retiring{0, 100, WorkerState::kRetiring, 7, 3, 500, 1u << 20, 1000000, std::nullopt};
-  WorkerInfo lost{1, 101, WorkerState::kLost, 0, 0, 6, 0, 2000000, std::nullopt};
-  EXPECT_EQ(WorkersTable({retiring, lost}),
-            "SLOT  PID  STATE     JOB  TASK  DONE  RSS   UPTIME\n"
-            "0     100  retiring  7    3     500   1.0M  1.00 s\n"
-            "1     101  lost      -    -     6     0B    2.00 s");
-  EXPECT_NE(WorkerJsonLine(lost).find(R"("state":"lost")"), std::string::npos);
-  EXPECT_NE(WorkerJsonLine(retiring).find(R"("state":"retiring")"), std::string::npos);
+  WorkerInfo retiring{0, 100, WorkerState::kRetiring, 7, 3, 500, 1u << 20, 1000000, 1000};
+  WorkerInfo lost{1, 101, WorkerState::kLost, 0, 0, 6, 0, 2000000, 1000};
+  EXPECT_EQ(WorkersTable({retiring, lost}, TestAccounts),
+            "SLOT  PID  USER   STATE     JOB  TASK  DONE  RSS   UPTIME\n"
+            "0     100  alice  retiring  7    3     500   1.0M  1.00 s\n"
+            "1     101  alice  lost      -    -     6     0B    2.00 s");
+  EXPECT_NE(WorkerJsonLine(lost, TestAccounts).find(R"("state":"lost")"), std::string::npos);
+  EXPECT_NE(WorkerJsonLine(retiring, TestAccounts).find(R"("state":"retiring")"),
+            std::string::npos);
+}
+
+// A per-user slot with no process yet: only its slot and state mean anything.
+TEST(OutputTest, VacantSlotShowsDashesForEverythingOfAProcess) {
+  WorkerInfo vacant{2, 0, WorkerState::kVacant, 0, 0, 0, 0, 0, std::nullopt};
+  WorkerInfo idle{3, 103, WorkerState::kIdle, 0, 0, 1, 1u << 20, 1000000, 1000};
+  EXPECT_EQ(WorkersTable({vacant, idle}, TestAccounts),
+            "SLOT  PID  USER   STATE   JOB  TASK  DONE  RSS   UPTIME\n"
+            "2     -    -      vacant  -    -     -     -     -\n"
+            "3     103  alice  idle    -    -     1     1.0M  1.00 s");
+  EXPECT_EQ(WorkerJsonLine(vacant, TestAccounts),
+            R"({"slot":2,"pid":0,"uid":null,"state":"vacant","job":null,"task":null,)"
+            R"("tasks_done":0,"rss_bytes":0,"uptime_s":0.0})");
+}
+
+// A uid with no account (a container's, a deleted user's) is shown as its
+// number; one jobd does not report (an older jobd) as "-".
+TEST(OutputTest, WorkerUserIsTheNumberWithoutAnAccountAndADashWhenUnknown) {
+  WorkerInfo numbered{0, 100, WorkerState::kIdle, 0, 0, 5, 2u << 20, 1000000, 4321};
+  WorkerInfo unknown{1, 101, WorkerState::kBusy, 7, 3, 6, 3u << 20, 1000000, std::nullopt};
+  EXPECT_EQ(WorkersTable({numbered, unknown}, TestAccounts),
+            "SLOT  PID  USER  STATE  JOB  TASK  DONE  RSS   UPTIME\n"
+            "0     100  4321  idle   -    -     5     2.0M  1.00 s\n"
+            "1     101  -     busy   7    3     6     3.0M  1.00 s");
+  const std::string numbered_line = WorkerJsonLine(numbered, TestAccounts);
+  EXPECT_NE(numbered_line.find(R"("pid":100,"uid":4321,"state":"idle")"), std::string::npos)
+      << numbered_line;
+  EXPECT_EQ(numbered_line.find("\"user\""), std::string::npos) << numbered_line;
+  const std::string unknown_line = WorkerJsonLine(unknown, TestAccounts);
+  EXPECT_NE(unknown_line.find(R"("pid":101,"uid":null,"state":"busy")"), std::string::npos)
+      << unknown_line;
+  EXPECT_EQ(unknown_line.find("\"user\""), std::string::npos) << unknown_line;
 }
 
 TEST(OutputTest, CancelLines) {
@@ -215,9 +278,25 @@ TEST(OutputTest, ProgressLineRedrawsAtMostTenTimesASecond) {
 
 TEST(OutputTest, TaskJsonLineHasNullFileForBuiltIns) {
   EXPECT_EQ(TaskJsonLine(TaskInfo{"echo", "built-in", "", "returns"}),
-            R"({"name":"echo","kind":"built-in","file":null,"description":"returns"})");
+            R"({"name":"echo","kind":"built-in","file":null,"description":"returns",)"
+            R"("runs_code":false})");
   EXPECT_EQ(TaskJsonLine(TaskInfo{"sha256", "plugin", "/p/sha256.so", "digest"}),
-            R"({"name":"sha256","kind":"plugin","file":"/p/sha256.so","description":"digest"})");
+            R"({"name":"sha256","kind":"plugin","file":"/p/sha256.so","description":"digest",)"
+            R"("runs_code":false})");
+}
+
+// An interpreter plugin's tasks are code tasks: the table says so in KIND,
+// the JSON in runs_code, and the kind itself stays "plugin".
+TEST(OutputTest, TasksThatRunCallerCodeAreMarked) {
+  const TaskInfo lua{"lua", "plugin", "/p/lua.so", "runs SCRIPT", true};
+  const TaskInfo sha{"sha256", "plugin", "/p/sha256.so", "digest", false};
+  EXPECT_EQ(TasksTable({lua, sha}),
+            "NAME    KIND                DESCRIPTION  FILE\n"
+            "lua     plugin (runs code)  runs SCRIPT  /p/lua.so\n"
+            "sha256  plugin              digest       /p/sha256.so");
+  EXPECT_EQ(TaskJsonLine(lua),
+            R"({"name":"lua","kind":"plugin","file":"/p/lua.so","description":"runs SCRIPT",)"
+            R"("runs_code":true})");
 }
 
 
@@ -273,7 +352,7 @@ TEST(OutputTest, CommandEndText) {
 TEST(OutputTest, CommandOkJsonLine) {
   EXPECT_EQ(ResultJsonLine(CommandOk()),
             R"({"job":1,"index":0,"seq":3,"status":"ok","result":"hello\n","error":null,)"
-            R"("pid":4242,"attempts":1,"duration_ms":41.2,)"
+            R"("pid":4242,"uid":null,"attempts":1,"duration_ms":41.2,)"
             R"("exit_code":0,"signal":null,"stderr":"a warning\n","cpu_ms":12.345,)"
             R"("max_rss_kb":2048,"stdout_truncated":false,"stderr_truncated":false})");
 }
@@ -281,7 +360,7 @@ TEST(OutputTest, CommandOkJsonLine) {
 TEST(OutputTest, CommandFailedJsonLine) {
   EXPECT_EQ(ResultJsonLine(CommandFailed(Exited(3))),
             R"({"job":1,"index":2,"seq":7,"status":"failed","result":"partial\n","error":"boom\n",)"
-            R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
+            R"("pid":4243,"uid":null,"attempts":1,"duration_ms":1.5,)"
             R"("exit_code":3,"signal":null,"stderr":"boom\n","cpu_ms":12.345,)"
             R"("max_rss_kb":2048,"stdout_truncated":false,"stderr_truncated":false})");
 }
@@ -295,7 +374,7 @@ TEST(OutputTest, CommandSignalledJsonLineHasNullExitCode) {
   EXPECT_EQ(ResultJsonLine(r),
             R"({"job":1,"index":2,"seq":7,"status":"failed","result":"partial\n",)"
             R"("error":"killed by SIGTERM",)"
-            R"("pid":4243,"attempts":1,"duration_ms":1.5,)"
+            R"("pid":4243,"uid":null,"attempts":1,"duration_ms":1.5,)"
             R"("exit_code":null,"signal":"SIGTERM","stderr":"","cpu_ms":0.5,)"
             R"("max_rss_kb":1464,"stdout_truncated":true,"stderr_truncated":true})");
 }

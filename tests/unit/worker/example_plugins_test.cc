@@ -69,6 +69,7 @@ TEST_F(ExamplePluginsTest, BothLoadFromTheBuildsPluginDirectory) {
     EXPECT_EQ(entry->kind, TaskKind::kPlugin);
     EXPECT_EQ(entry->file, ExamplePluginDir() + "/" + name + ".so");
     EXPECT_FALSE(entry->description.empty());
+    EXPECT_FALSE(entry->runs_code) << name << ": its arguments are data, not code";
   }
 }
 

@@ -62,6 +62,7 @@ TEST_F(PluginLoaderTest, AGoodPluginLoadsAndRuns) {
   EXPECT_EQ(TaskKindName(echo->kind), "plugin");
   EXPECT_EQ(echo->file, file);
   EXPECT_EQ(echo->description, "joins its arguments");
+  EXPECT_FALSE(echo->runs_code);  // good.so has no jobd_plugin_runs_caller_code
   ASSERT_NE(registry_.Find("t_count"), nullptr);
   EXPECT_EQ(registry_.Find("t_count")->description, "");  // NULL in the table
   EXPECT_EQ(registry_.Find("echo")->kind, TaskKind::kBuiltin);
@@ -78,6 +79,36 @@ TEST_F(PluginLoaderTest, AGoodPluginLoadsAndRuns) {
   EXPECT_EQ(registry_.Run("t_count", {}).value, "2");
 
   EXPECT_THAT(log_.str(), HasSubstr("info: loaded plugin " + file + ": 5 tasks (t_bytes, "));
+}
+
+// An interpreter's plugin says so with jobd_plugin_runs_caller_code; the
+// flag is the library's, so every one of its tasks has it, and no other task.
+TEST_F(PluginLoaderTest, APluginThatRunsCallerCodeMarksEachOfItsTasks) {
+  const std::string file = Add("runs_code", "interpreter.so");
+  Add("good", "good.so");
+  ASSERT_THAT(Load(), ::testing::IsEmpty());
+  for (const char* name : {"t_interpret", "t_interpret_file"}) {
+    const TaskEntry* entry = registry_.Find(name);
+    ASSERT_NE(entry, nullptr) << name;
+    EXPECT_EQ(entry->kind, TaskKind::kPlugin);
+    EXPECT_TRUE(entry->runs_code) << name;
+  }
+  EXPECT_FALSE(registry_.Find("t_echo")->runs_code) << "an ordinary plugin";
+  EXPECT_FALSE(registry_.Find("echo")->runs_code) << "a built-in";
+  EXPECT_EQ(registry_.Run("t_interpret", {"print(1)"}).value, "print(1)");
+  EXPECT_THAT(log_.str(), HasSubstr("info: loaded plugin " + file +
+                                    ": 2 tasks (t_interpret, t_interpret_file), which run "
+                                    "their callers' code"));
+  EXPECT_THAT(log_.str(),
+              HasSubstr("good.so: 5 tasks (t_bytes, t_count, t_crash, t_echo, t_fail)\n"));
+}
+
+// The value is read, not only the symbol's presence.
+TEST_F(PluginLoaderTest, ARunsCallerCodeOfZeroIsAnOrdinaryPlugin) {
+  Add("runs_code_zero", "zero.so");
+  ASSERT_THAT(Load(), ::testing::IsEmpty());
+  ASSERT_NE(registry_.Find("t_interpret"), nullptr);
+  EXPECT_FALSE(registry_.Find("t_interpret")->runs_code);
 }
 
 TEST_F(PluginLoaderTest, AnErrorFailsTheTaskWithTheFirstMessageAndDropsTheOutput) {

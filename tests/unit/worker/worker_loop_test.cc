@@ -227,7 +227,11 @@ TEST_F(WorkerLoopTest, ReadyListsPluginTasksWithTheirFileAndTheLoadErrors) {
   auto noop = [](const std::vector<std::string>&) { return TaskOutput::Success(""); };
   ASSERT_TRUE(registry_
                   .Register(TaskEntry{"p_task", TaskKind::kPlugin, "from a plugin", noop,
-                                      "/plugins/p.so", {}})
+                                      "/plugins/p.so", {}, false})
+                  .ok());
+  ASSERT_TRUE(registry_
+                  .Register(TaskEntry{"p_lua", TaskKind::kPlugin, "runs SCRIPT", noop,
+                                      "/plugins/lua.so", {}, true})
                   .ok());
   load_errors_ = {"/plugins/bad.so: invalid ELF header"};
   Start();
@@ -235,21 +239,29 @@ TEST_F(WorkerLoopTest, ReadyListsPluginTasksWithTheirFileAndTheLoadErrors) {
   ASSERT_TRUE(first.has_value());
   const auto* ready = std::get_if<WorkerReady>(&first->body);
   ASSERT_NE(ready, nullptr);
-  bool found_plugin = false, found_builtin = false;
+  bool found_plugin = false, found_code_plugin = false, found_builtin = false;
   for (const TaskInfo& task : ready->tasks) {
     if (task.name == "p_task") {
       found_plugin = true;
       EXPECT_EQ(task.kind, "plugin");
       EXPECT_EQ(task.file, "/plugins/p.so");
       EXPECT_EQ(task.description, "from a plugin");
+      EXPECT_FALSE(task.runs_code);
+    }
+    if (task.name == "p_lua") {
+      found_code_plugin = true;
+      EXPECT_EQ(task.kind, "plugin");
+      EXPECT_TRUE(task.runs_code);
     }
     if (task.name == "echo") {
       found_builtin = true;
       EXPECT_EQ(task.kind, "built-in");
       EXPECT_EQ(task.file, "");
+      EXPECT_FALSE(task.runs_code);
     }
   }
   EXPECT_TRUE(found_plugin);
+  EXPECT_TRUE(found_code_plugin);
   EXPECT_TRUE(found_builtin);
   EXPECT_EQ(ready->load_errors, load_errors_);
 
