@@ -20,6 +20,22 @@
 
 namespace jobd {
 
+// The wait status of child `pid` once it exited, nullopt if it did not
+// within `limit` (then it is not reaped).
+inline std::optional<int> WaitForExit(pid_t pid, std::chrono::milliseconds limit) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return std::nullopt;
+  pollfd item{pidfd, POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = poll(&item, 1, static_cast<int>(limit.count()));
+  } while (ready < 0 && errno == EINTR);
+  close(pidfd);
+  int status = 0;
+  if (ready <= 0 || waitpid(pid, &status, 0) != pid) return std::nullopt;
+  return status;
+}
+
 class ForkedChild {
  public:
   enum class Then { kExit, kPause };
@@ -84,18 +100,8 @@ class ForkedChild {
   // The wait status once the child exited, nullopt if it did not within
   // `limit` (it is then killed at scope exit).
   std::optional<int> Wait(std::chrono::milliseconds limit = kDefaultLimit) {
-    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd < 0) return std::nullopt;
-    pollfd item{pidfd, POLLIN, 0};
-    int ready = 0;
-    do {
-      ready = poll(&item, 1, static_cast<int>(limit.count()));
-    } while (ready < 0 && errno == EINTR);
-    close(pidfd);
-    if (ready <= 0) return std::nullopt;
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    reaped_ = true;
+    const std::optional<int> status = WaitForExit(pid_, limit);
+    if (status) reaped_ = true;
     return status;
   }
 

@@ -85,7 +85,8 @@ std::string BecomeAndDescribe(uint32_t uid) {
   out += "uids " + Join({ruid, euid, suid}) + "\n";
   out += "gids " + Join({rgid, egid, sgid}) + "\n";
   std::vector<gid_t> groups(static_cast<size_t>(std::max(getgroups(0, nullptr), 0)));
-  groups.resize(static_cast<size_t>(std::max(getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
+  const int count = getgroups(static_cast<int>(groups.size()), groups.data());
+  groups.resize(static_cast<size_t>(std::max(count, 0)));
   std::sort(groups.begin(), groups.end());
   out += "groups " + Join(std::vector<uint32_t>(groups.begin(), groups.end())) + "\n";
   AddCapabilityLines(out);

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
+#include "tests/unit/forked_child.h"
 #include "tests/unit/test_identity.h"
 #include "util/worker_exit.h"
 
@@ -87,12 +88,10 @@ class WorkerProcess {
     }
   }
 
-  // Its wait status; call only once Stderr() saw it close its stderr.
-  int Wait() {
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
+  // Its wait status once it exited, nullopt if it did not in time.
+  std::optional<int> Wait() {
+    const std::optional<int> status = WaitForExit(pid_, kLimit);
+    if (status) reaped_ = true;
     return status;
   }
 
@@ -109,9 +108,10 @@ TEST(WorkerUserFlagTest, UidWithoutAccountExitsWithCannotRunAsAndSaysWhy) {
   ASSERT_GT(worker.pid(), 0) << "cannot start " << kWorker;
   const std::optional<std::string> text = worker.Stderr();
   ASSERT_TRUE(text.has_value()) << "jobd-worker did not exit in time";
-  const int status = worker.Wait();
-  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
-  EXPECT_EQ(WEXITSTATUS(status), kWorkerExitCannotRunAs);
+  const std::optional<int> status = worker.Wait();
+  ASSERT_TRUE(status.has_value()) << "jobd-worker did not exit in time";
+  ASSERT_TRUE(WIFEXITED(*status)) << "status " << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), kWorkerExitCannotRunAs);
   const std::string prefix = "jobd-worker: cannot run as uid 4000000: ";
   EXPECT_EQ(text->rfind(prefix, 0), 0u) << *text;
   if (geteuid() == 0) {
