@@ -33,9 +33,9 @@ class ProcessLauncher {
 
   // The child starts with an empty signal mask, default dispositions and
   // its own process group (a Ctrl-C at jobd's terminal is jobd's to handle).
-  // With `run_as` it becomes that user first thing (jobd-worker --user);
-  // only when CanChangeIdentity() (daemon/io/privilege.h), or it exits with
-  // kWorkerExitCannotRunAs.
+  // With `run_as` it becomes that user first thing (jobd-worker --user).
+  // Give one only when CanChangeIdentity() (daemon/io/privilege.h) or it is
+  // jobd's own uid: otherwise the worker exits with kWorkerExitCannotRunAs.
   Result<pid_t> Spawn(uint32_t slot, std::optional<uint32_t> run_as);
   // SIGKILL with jobd's own rights.
   void Kill(pid_t pid);
