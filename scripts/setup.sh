@@ -9,6 +9,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libsystemd-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libssl-dev
+  # workers that run as their tasks' owner, and signals sent with that owner's rights
+  libcap-dev
   # systemd-analyze and systemd-sysusers (packaging tests), bash completion
   systemd bash-completion
   # the .deb: cpack's DEB generator runs dpkg-shlibdeps (dpkg-dev), which needs file

@@ -2,8 +2,10 @@
 //
 //   jobd-worker --endpoint E --slot K [--coordinator-pid P] [--log-level L]
 //               [--heartbeat-interval-ms N] [--heartbeat-misses N]
-//               [--plugin-dir DIR] [--max-output BYTES] [--no-exec]
+//               [--plugin-dir DIR] [--max-output BYTES] [--no-exec] [--user UID]
 //
+// --user: the worker becomes that user (its groups, no capabilities) before
+// anything else (worker/run_as.h); jobd passes it when it can change identity.
 // --plugin-dir: every *.so in DIR is loaded as a plugin (include/jobd/task.h);
 // those that fail are reported in Ready and logged, and the worker runs the
 // rest. --max-output bounds what one plugin task may return, and what is kept
@@ -13,7 +15,8 @@
 // Exit status: 0 after ShutdownWorker, 1 when the coordinator is already
 // gone at start, 2 for bad flags, a ZeroMQ error or a failure to start the
 // task thread, 3 for a protocol error, 4 when the coordinator was silent for
-// heartbeat-interval x heartbeat-misses.
+// heartbeat-interval x heartbeat-misses, 5 when it cannot run as the --user
+// (jobd::kWorkerExitCannotRunAs, util/worker_exit.h).
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -38,11 +41,13 @@
 #include "util/log_record.h"
 #include "util/record_sink.h"
 #include "util/sched_slice.h"
+#include "util/worker_exit.h"
 #include "worker/builtin_tasks.h"
 #include "worker/command_runner.h"
 #include "worker/command_task.h"
 #include "worker/pending_logs.h"
 #include "worker/plugin_loader.h"
+#include "worker/run_as.h"
 #include "worker/task_registry.h"
 #include "worker/worker_loop.h"
 
@@ -50,6 +55,15 @@ namespace {
 
 constexpr int kExitCoordinatorGone = 1;
 constexpr int kExitStartupError = jobd::WorkerLoop::kExitStartupError;
+
+// False, after saying so, when --coordinator-pid is given and is not our
+// parent: the coordinator died before the parent-death signal was armed.
+bool ParentIsCoordinator(const std::optional<pid_t>& coordinator_pid) {
+  if (!coordinator_pid || getppid() == *coordinator_pid) return true;
+  std::fprintf(stderr, "jobd-worker: coordinator %d is gone (parent is %d)\n",
+               static_cast<int>(*coordinator_pid), static_cast<int>(getppid()));
+  return false;
+}
 
 // The coordinator blocks and ignores signals for itself; a worker starts from
 // the defaults, before any zmq thread exists to inherit a mask.
@@ -165,6 +179,7 @@ int main(int argc, char** argv) {
   std::string plugin_dir;
   std::string max_output_text = "1M";
   bool no_exec = false;
+  std::optional<uint32_t> run_as_uid;
   app.add_option("--endpoint", endpoint, "coordinator's worker endpoint")->required();
   app.add_option("--slot", slot, "this worker's slot number")->required();
   app.add_option("--coordinator-pid", coordinator_pid,
@@ -187,6 +202,9 @@ int main(int argc, char** argv) {
                  "command's stdout and stderr (e.g. 1M, 65536)")
       ->capture_default_str();
   app.add_flag("--no-exec", no_exec, "do not offer the command task \"exec\"");
+  app.add_option("--user", run_as_uid,
+                 "run as this uid, with its groups and no capabilities (needs CAP_SETUID and "
+                 "CAP_SETGID unless it is already ours)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,10 +212,18 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitStartupError;
   }
 
-  if (coordinator_pid && getppid() != *coordinator_pid) {
-    std::fprintf(stderr, "jobd-worker: coordinator %d is gone (parent is %d)\n",
-                 static_cast<int>(*coordinator_pid), static_cast<int>(getppid()));
-    return kExitCoordinatorGone;
+  if (!ParentIsCoordinator(coordinator_pid)) return kExitCoordinatorGone;
+  // Before any plugin, thread or socket exists: none of them may run with
+  // the rights jobd has.
+  if (run_as_uid) {
+    if (jobd::Status became = jobd::BecomeUser(*run_as_uid); !became.ok()) {
+      std::fprintf(stderr, "jobd-worker: cannot run as uid %u: %s\n",
+                   static_cast<unsigned>(*run_as_uid), became.message().c_str());
+      return jobd::kWorkerExitCannotRunAs;
+    }
+    // The change disarmed the parent-death signal until BecomeUser armed it
+    // again: the coordinator may have died in between.
+    if (!ParentIsCoordinator(coordinator_pid)) return kExitCoordinatorGone;
   }
   jobd::Result<jobd::LogLevel> level = jobd::ParseLogLevel(log_level_name);
   if (!level.ok()) {

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "daemon/io/privilege.h"
+
 extern char** environ;
 
 namespace jobd {
@@ -33,7 +35,7 @@ class SpawnAttributes {
 
 }  // namespace
 
-Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
+Result<pid_t> ProcessLauncher::Spawn(uint32_t slot, std::optional<uint32_t> run_as) {
   std::vector<std::string> args = {
       options_.worker_binary,   "--endpoint",
       options_.worker_endpoint, "--slot",
@@ -49,6 +51,10 @@ Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
   args.push_back("--max-output");
   args.push_back(std::to_string(options_.max_output));
   if (!options_.commands) args.push_back("--no-exec");
+  if (run_as) {
+    args.push_back("--user");
+    args.push_back(std::to_string(*run_as));
+  }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -75,6 +81,11 @@ Result<pid_t> ProcessLauncher::Spawn(uint32_t slot) {
 void ProcessLauncher::Kill(pid_t pid) {
   // Only called for pids not yet reaped, so the pid cannot have been reused.
   ::kill(pid, SIGKILL);
+}
+
+int ProcessLauncher::KillAs(uint32_t uid, pid_t pid) {
+  // As Kill: the pid is not reaped yet, so it is still that worker's.
+  return SignalAs(uid, pid, SIGKILL);
 }
 
 std::vector<std::pair<pid_t, ExitStatus>> ProcessLauncher::ReapExited() {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +33,15 @@ class ProcessLauncher {
 
   // The child starts with an empty signal mask, default dispositions and
   // its own process group (a Ctrl-C at jobd's terminal is jobd's to handle).
-  Result<pid_t> Spawn(uint32_t slot);
+  // With `run_as` it becomes that user first thing (jobd-worker --user).
+  // Give one only when CanChangeIdentity() (daemon/io/privilege.h) or it is
+  // jobd's own uid: otherwise the worker exits with kWorkerExitCannotRunAs.
+  Result<pid_t> Spawn(uint32_t slot, std::optional<uint32_t> run_as);
+  // SIGKILL with jobd's own rights.
   void Kill(pid_t pid);
+  // SIGKILL with `uid`'s rights only (SignalAs): how a worker started with
+  // `run_as` is reached when jobd lacks CAP_KILL. Returns 0 or the errno.
+  int KillAs(uint32_t uid, pid_t pid);
   // Every child that has exited since the last call (waitpid WNOHANG).
   std::vector<std::pair<pid_t, ExitStatus>> ReapExited();
   // Blocks until every child is reaped: only after Kill, at exit.

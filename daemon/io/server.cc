@@ -536,7 +536,7 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
 
 // ---- SupervisorIo -----------------------------------------------------------
 
-Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t /*uid*/) { return launcher_.Spawn(slot); }
+Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t /*uid*/) { return launcher_.Spawn(slot, std::nullopt); }
 
 void Server::KillWorker(int32_t pid, uint32_t /*uid*/) { launcher_.Kill(pid); }
 
