@@ -1,4 +1,5 @@
 // jobd: builds the components from the command line and runs the server.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -11,6 +12,7 @@
 #include "daemon/io/access_setup.h"
 #include "daemon/io/journal_sink.h"
 #include "daemon/io/log_writer.h"
+#include "daemon/io/privilege.h"
 #include "daemon/io/server.h"
 #include "daemon/io/signal_fd.h"
 #include "daemon/options.h"
@@ -134,6 +136,16 @@ int main(int argc, char** argv) {
   config.retain = values->retain;
   config.supervisor.workers = flags.workers;
   config.supervisor.own_uid = geteuid();
+  // Per-user workers whenever jobd can change identity (see
+  // docs/ARCHITECTURE.md, "Identity"). The names, for messages, and
+  // nobody's uid are looked up now: never on the loop.
+  config.supervisor.per_user_workers = jobd::CanChangeIdentity();
+  if (const passwd* own = getpwuid(geteuid()); own != nullptr) {
+    config.supervisor.own_name = own->pw_name;
+  }
+  if (const passwd* nobody = getpwnam("nobody"); nobody != nullptr) {
+    config.supervisor.anonymous_uid = nobody->pw_uid;
+  }
   config.supervisor.default_timeout = values->default_timeout;
   config.supervisor.max_tasks_per_worker = flags.max_tasks_per_worker;
   config.supervisor.max_worker_rss = values->max_worker_rss;
@@ -152,6 +164,13 @@ int main(int argc, char** argv) {
   const auto& access_settings = std::get<jobd::AccessSettings>(access);
   access_settings.ApplyTo(config);
   for (const std::string& warning : access_settings.warnings) log.warn("{}", warning);
+  if (config.supervisor.per_user_workers) {
+    log.info("per-user workers: each task runs as the user who submitted it");
+  } else {
+    log.info("jobd cannot change identity: every task runs as {} (uid {}); other users may run "
+             "built-in and plugin tasks only",
+             config.supervisor.own_name, config.supervisor.own_uid);
+  }
   if (!sliced.ok()) log.warn("short scheduler slice not set ({}): jobd answers later while workers are busy", sliced.message());
   int rc;
   {

@@ -122,7 +122,8 @@ struct Options {
   // The context is declared first so that it is destroyed last.
   zmq::context_t context(1);
   zmq::socket_t socket(context, zmq::socket_type::dealer);
-  socket.set(zmq::sockopt::routing_id, std::to_string(getpid()));
+  // No routing id of our own: the coordinator's socket gives each worker
+  // one that no other process can claim, and knows us by the kernel's pid.
   // Long enough for the last report ("worker stopping") to leave at exit.
   socket.set(zmq::sockopt::linger, 1000);
   // Before connect: ZeroMQ ignores it after. The decoder's own limit is the

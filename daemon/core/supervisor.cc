@@ -738,21 +738,29 @@ void Supervisor::OnWorkerExited(int32_t pid, ExitStatus status) {
   const bool our_doing = stop != StopReason::kNone;
   const bool quick = !our_doing && held == 0 && now - worker.started < options_.quick_death;
   if (worker.user) {
-    // Per-user workers: the slot is vacant now, for whoever waits next.
+    // Per-user workers: the slot is vacant now, for whoever waits next;
+    // unless the worker died at once, when it waits out a back-off, still
+    // its user's, as a slot of the shared pool would.
     const UserId user = *worker.user;
-    --users_[user].workers;
-    worker.user.reset();
-    if (draining_) return;
+    const auto vacate = [&] {
+      --users_[user].workers;
+      worker.user.reset();
+    };
+    if (draining_) return vacate();
     if (!was_ready && !status.signaled && status.value == kWorkerExitCannotRunAs) {
       const std::string error = fmt::format(
           "jobd cannot run tasks as uid {}: its worker could not become that user (jobd's log "
           "says why)",
           worker.uid);
       log_.error("worker[{}] pid {}: {}", worker.slot, pid, error);
+      vacate();
       FailQueuedTasksOf(user, error);
       ScheduleUserRestart(user);
     } else if (quick) {
-      ScheduleUserRestart(user);
+      worker.predecessor_died = now;
+      ScheduleRestart(worker);
+    } else {
+      vacate();
     }
     return;
   }

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/io/privilege.h"
 #include "proto/codec.h"
 #include "util/endpoints.h"
 #include "util/log_context.h"
@@ -228,12 +229,7 @@ int Server::Run() {
     supervisor_.Flush();
     if (!announced_ready_ && supervisor_.AllWorkersReady()) {
       announced_ready_ = true;
-      if (config_.supervisor.per_user_workers) {
-        log_.info("ready: {} worker slots, each worker started as a user whose tasks wait",
-                  config_.workers);
-      } else {
-        log_.info("all {} workers ready", config_.workers);
-      }
+      log_.info("all {} workers ready", config_.workers);
       notifier_.Ready();
     }
     // The watchdog keep-alive comes from here: a stuck loop stops it.
@@ -337,14 +333,14 @@ void Server::HandleWorkerMessages() {
     if (!decoded.ok()) {
       log_.error("worker pid {} sent a bad message ({}); killing it", *pid,
                  decoded.status().message());
-      launcher_.Kill(*pid);
+      launcher_.KillAs(peer->uid, *pid);
       continue;
     }
     if (decoded->version != kProtocolVersion) {
       log_.error("worker pid {} speaks protocol version {}, jobd speaks {}: is jobd-worker from "
                  "another jobd version? killing it",
                  *pid, decoded->version, kProtocolVersion);
-      launcher_.Kill(*pid);
+      launcher_.KillAs(peer->uid, *pid);
       continue;
     }
     if (auto* report = std::get_if<WorkerReport>(&decoded->body)) {
@@ -536,16 +532,27 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
 
 // ---- SupervisorIo -----------------------------------------------------------
 
-Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t /*uid*/) { return launcher_.Spawn(slot, std::nullopt); }
+Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t uid) {
+  // A worker of jobd's own user needs no --user (and an unprivileged jobd
+  // could not honour one).
+  if (uid == geteuid()) return launcher_.Spawn(slot, std::nullopt);
+  return launcher_.Spawn(slot, uid);
+}
 
-void Server::KillWorker(int32_t pid, uint32_t /*uid*/) { launcher_.Kill(pid); }
+void Server::KillWorker(int32_t pid, uint32_t uid) {
+  if (const int error = launcher_.KillAs(uid, pid); error != 0 && error != ESRCH) {
+    log_.warn("cannot kill worker pid {} (uid {}): {}", pid, uid, std::strerror(error));
+  }
+}
 
-void Server::SignalGroup(int32_t pgid, int signal, uint32_t /*uid*/) {
+void Server::SignalGroup(int32_t pgid, int signal, uint32_t uid) {
   // The supervisor checks pgid too; this is the last line before kill(2),
   // where 0 or -1 would reach our own group or every process we may signal.
   if (pgid <= 1 || pgid == getpgrp()) return;
-  if (kill(-pgid, signal) != 0 && errno != ESRCH) {
-    log_.warn("cannot signal process group {}: {}", pgid, std::strerror(errno));
+  // With the worker's user's rights only: a worker that names another
+  // user's group gets EPERM, not that group signalled.
+  if (const int error = SignalAs(uid, -pgid, signal); error != 0 && error != ESRCH) {
+    log_.warn("cannot signal process group {} as uid {}: {}", pgid, uid, std::strerror(error));
   }
 }
 
