@@ -127,8 +127,9 @@ void AddDaemonOptions(CLI::App& app, DaemonFlags& flags) {
                  "(none: no CURVE)")
       ->capture_default_str();
   app.add_option("--curve-authorized-keys", flags.access.curve_authorized_keys,
-                 "The client public keys a tcp:// socket lets in, \"NAME KEY\" a line; the name "
-                 "owns the jobs (none: no CURVE; SIGHUP reads it again)")
+                 "The client public keys a tcp:// socket lets in, \"NAME KEY [user=ACCOUNT]\" "
+                 "a line; the name owns the jobs, the account runs them (none: no CURVE; SIGHUP "
+                 "reads it again)")
       ->capture_default_str();
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <set>
 
 #include "util/unique_fd.h"
@@ -16,6 +17,8 @@ constexpr std::string_view kZ85Alphabet =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 constexpr size_t kMaxKeyFileBytes = 1 << 20;
 constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxAccountLength = 256;  // LOGIN_NAME_MAX
+constexpr std::string_view kUserField = "user=";
 
 std::string_view Trim(std::string_view text) {
   const size_t start = text.find_first_not_of(" \t\r");
@@ -58,6 +61,68 @@ bool IsName(std::string_view name) {
     if (!alnum(c) && c != '.' && c != '_' && c != '-' && c != '@') return false;
   }
   return true;
+}
+
+// A user name as the user database may hold it (POSIX's portable names,
+// and what NSS modules add: "alice@example.org", Samba's "host$"); not
+// starting with '-', so that it is never taken for an option.
+bool IsAccountName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxAccountLength || name[0] == '-') return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '@';
+    if (!plain && !(c == '$' && i + 1 == name.size())) return false;
+  }
+  return true;
+}
+
+// Digits only: a uid, which must fit one and not be (uid_t)-1, "no uid".
+bool IsValidUidText(std::string_view digits) {
+  uint64_t uid = 0;
+  for (char c : digits) {
+    uid = uid * 10 + static_cast<uint64_t>(c - '0');
+    if (uid >= 0xffffffffu) return false;
+  }
+  return true;
+}
+
+bool IsDigits(std::string_view text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// Whitespace-separated words of a (trimmed) line.
+std::vector<std::string_view> Words(std::string_view line) {
+  std::vector<std::string_view> words;
+  while (!line.empty()) {
+    const size_t end = line.find_first_of(" \t");
+    words.push_back(line.substr(0, end));
+    if (end == std::string_view::npos) break;
+    const size_t next = line.find_first_not_of(" \t", end);
+    line = next == std::string_view::npos ? std::string_view() : line.substr(next);
+  }
+  return words;
+}
+
+// A word after NAME KEY is a field; user= is the only one yet.
+bool IsField(std::string_view word) { return word.rfind(kUserField, 0) == 0; }
+
+Status ParseField(std::string_view word, AuthorizedKey& entry) {
+  if (!IsField(word)) {
+    return Status::InvalidArgument("unknown field '" + std::string(word) +
+                                   "' (after NAME KEY only user=ACCOUNT may follow)");
+  }
+  if (!entry.account.empty()) return Status::InvalidArgument("user= is given twice");
+  const std::string_view account = word.substr(kUserField.size());
+  const bool valid = IsDigits(account) ? IsValidUidText(account) : IsAccountName(account);
+  if (!valid) {
+    return Status::InvalidArgument(
+        "bad account '" + std::string(account) +
+        "' in user= (a user name: letters, digits and . _ - @, a $ at the end, up to 256, "
+        "not starting with -; or a uid below 4294967295)");
+  }
+  entry.account.assign(account);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -133,14 +198,20 @@ Result<std::vector<AuthorizedKey>> ParseAuthorizedKeys(std::string_view text,
   std::vector<AuthorizedKey> keys;
   std::set<std::string, std::less<>> seen;
   Status status = ForEachLine(text, [&](size_t number, std::string_view line) -> Status {
+    const std::vector<std::string_view> words = Words(line);
     AuthorizedKey entry;
-    const size_t space = line.find_first_of(" \t");
-    if (space == std::string_view::npos) {
-      entry.key.assign(line);
+    entry.line = number;
+    if (words.size() == 1) {
+      entry.key.assign(words[0]);
       entry.name = entry.key;
     } else {
-      entry.name.assign(line.substr(0, space));
-      entry.key.assign(Trim(line.substr(space)));
+      entry.name.assign(words[0]);
+      entry.key.assign(words[1]);
+      if (words.size() == 2 && IsField(words[1]) && !IsZ85Key(words[1])) {
+        return Status::InvalidArgument(At(path, number) + "expected \"NAME KEY " +
+                                       std::string(words[1]) + "\": a field needs a name and a "
+                                       "key before it");
+      }
       if (!IsName(entry.name)) {
         return Status::InvalidArgument(
             At(path, number) + "bad name '" + entry.name +
@@ -149,8 +220,12 @@ Result<std::vector<AuthorizedKey>> ParseAuthorizedKeys(std::string_view text,
     }
     if (!IsZ85Key(entry.key)) {
       return Status::InvalidArgument(At(path, number) +
-                                     "expected \"KEY\" or \"NAME KEY\", KEY a public key in Z85 "
-                                     "(40 characters)");
+                                     "expected \"KEY\" or \"NAME KEY [user=ACCOUNT]\", KEY a "
+                                     "public key in Z85 (40 characters)");
+    }
+    for (size_t i = 2; i < words.size(); ++i) {
+      Status field = ParseField(words[i], entry);
+      if (!field.ok()) return Status::InvalidArgument(At(path, number) + field.message());
     }
     if (!seen.insert(entry.key).second) {
       return Status::InvalidArgument(At(path, number) + "this key is listed twice");

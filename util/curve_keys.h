@@ -39,13 +39,20 @@ Result<std::string> ResolvePublicKey(const std::string& key_or_file);
 struct AuthorizedKey {
   std::string name;  // who owns the jobs submitted with the key
   std::string key;   // Z85
+  // user=ACCOUNT as written (a user name, or a uid in digits); empty
+  // without it. Looked up by jobd (daemon/io), not here.
+  std::string account;
+  size_t line = 0;  // its line in the file, for errors found later
 };
 
-// The authorized keys file: one key a line, "KEY" or "NAME KEY"; blank lines
-// and lines starting with # are skipped. NAME (letters, digits and . _ - @,
-// up to 64) owns the jobs submitted with its key; several keys may share a
-// name (one user, several machines); a key without a name is its own name.
-// A key listed twice, or a malformed line, is an error naming the line.
+// The authorized keys file: one key a line, "KEY" or "NAME KEY
+// [user=ACCOUNT]"; blank lines and lines starting with # are skipped. NAME
+// (letters, digits and . _ - @, up to 64) owns the jobs submitted with its
+// key; several keys may share a name (one user, several machines); a key
+// without a name is its own name. ACCOUNT (a user name: letters, digits and
+// . _ - @ $, up to 256; or a uid, digits only) is the local account the
+// key's tasks run as. A key listed twice, a field other than one user=, or
+// a malformed line is an error naming the line.
 Result<std::vector<AuthorizedKey>> ParseAuthorizedKeys(std::string_view text,
                                                        const std::string& path);
 

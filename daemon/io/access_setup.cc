@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/io/key_accounts.h"
 #include "daemon/io/system_identity.h"
 #include "daemon/io/zap_handler.h"
 #include "util/endpoints.h"
@@ -96,8 +97,12 @@ std::variant<AccessSettings, AccessError> LoadAccessSettings(const AccessFlags& 
                        " lists no key yet: no client can connect until one is added (SIGHUP "
                        "reads it again)");
   }
+  Result<KeyMapping> mapped =
+      MapKeysToAccounts(std::move(*clients), flags.curve_authorized_keys, UnknownAccount::kRefuse);
+  if (!mapped.ok()) return AccessError{"--curve-authorized-keys", mapped.status()};
+  warnings.insert(warnings.end(), mapped->warnings.begin(), mapped->warnings.end());
   config.curve = std::move(*keys);
-  config.authorized_keys = std::move(*clients);
+  config.authorized_keys = std::move(mapped->keys);
   config.authorized_keys_path = flags.curve_authorized_keys;
   return config;
 }

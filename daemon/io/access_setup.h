@@ -37,7 +37,7 @@ struct AccessSettings {
   mode_t socket_mode = 0660;
   AccessOptions access;
   std::optional<CurveKeyPair> curve;
-  std::vector<AuthorizedKey> authorized_keys;
+  std::vector<MappedKey> authorized_keys;  // with the account each runs as
   std::string authorized_keys_path;
   // Worth a line in the log once there is one.
   std::vector<std::string> warnings;
@@ -45,8 +45,9 @@ struct AccessSettings {
   void ApplyTo(ServerConfig& config) const;
 };
 
-// Checks the options, resolves the admin group and reads the key files. On
-// a bad value, says which option (jobd then exits 2). A tcp:// endpoint
+// Checks the options, resolves the admin group, reads the key files and
+// looks up the account each authorised key runs as. On a bad value (a
+// user= naming no account too), says which option (jobd then exits 2). A tcp:// endpoint
 // without both CURVE options is such an error: plain-text TCP is refused.
 std::variant<AccessSettings, AccessError> LoadAccessSettings(const AccessFlags& flags);
 

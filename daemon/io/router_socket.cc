@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "daemon/io/zap_metadata.h"
 #include "util/endpoints.h"
 
 namespace jobd {
@@ -78,6 +79,7 @@ Status RouterSocket::EnableCurveServer(const std::string& secret_key) {
     socket_.set(zmq::sockopt::curve_secretkey, secret_key);
     // A domain makes ZeroMQ ask the ZAP handler about every client.
     socket_.set(zmq::sockopt::zap_domain, "jobd");
+    curve_server_ = true;
   } catch (const zmq::error_t& e) {
     return SysError("setsockopt", "CURVE server", e.num());
   }
@@ -182,6 +184,11 @@ std::optional<RoutedMessage> RouterSocket::TryReceive() {
         // from it, not on the routing id the ROUTER adds.
         if (const char* v = zmq_msg_gets(part.handle(), "Peer-Address")) message.peer_address = v;
         if (const char* v = zmq_msg_gets(part.handle(), "User-Id")) message.user_id = v;
+        // Only where our ZAP handler vets every connection and always sets
+        // the property: elsewhere a client's own handshake could claim it.
+        if (curve_server_) {
+          message.account = ParseAccountProperty(zmq_msg_gets(part.handle(), kAccountProperty));
+        }
       }
     }
     return message;

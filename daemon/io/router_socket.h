@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -29,6 +30,10 @@ struct RoutedMessage {
   // with CURVE: the name the ZAP handler gave the client's key).
   std::string peer_address;
   std::string user_id;
+  // tcp with CURVE: the uid of the local account the ZAP handler mapped the
+  // client's key to (kAccountProperty, zap_metadata.h); none for a key
+  // without one, and on every other transport.
+  std::optional<uint32_t> account;
 };
 
 class RouterSocket {
@@ -49,7 +54,7 @@ class RouterSocket {
   // Makes the socket a CURVE server with this secret key (Z85): clients must
   // know its public key, and ZAP (see ZapHandler) vets theirs. Before Bind.
   Status EnableCurveServer(const std::string& secret_key);
-  // Fills RoutedMessage::peer_address and user_id.
+  // Fills RoutedMessage::peer_address, user_id and account.
   void ReadPeerMetadata(bool on) { read_peer_metadata_ = on; }
   // Whether a new connection with a routing id already in use takes it over
   // (on by default: a client that reconnects gets its replies).
@@ -89,6 +94,7 @@ class RouterSocket {
   zmq::context_t& context_;
   zmq::socket_t socket_;
   bool read_peer_metadata_ = false;
+  bool curve_server_ = false;  // EnableCurveServer
   // Connection limit (LimitConnections): the monitor's end, and each open
   // connection's descriptor with whether it came past the limit.
   zmq::socket_t monitor_;

@@ -431,7 +431,7 @@ std::optional<Caller> Server::Identify(const RoutedMessage& message) const {
   // tcp: only CURVE clients get in, named by the ZAP handler after their key.
   if (config_.curve) {
     if (message.user_id.empty()) return std::nullopt;
-    return AccessPolicy::KeyCaller(message.user_id);
+    return AccessPolicy::KeyCaller(message.user_id, message.account);
   }
   // ipc: the kernel's word (SO_PEERCRED) on the connecting process.
   if (std::optional<PeerCredentials> peer = ParsePeerAddress(message.peer_address)) {

@@ -58,7 +58,7 @@ struct ServerConfig {
   // A tcp:// endpoint takes CURVE clients only: jobd's key pair, and the
   // clients' keys (the file, for SIGHUP to read again).
   std::optional<CurveKeyPair> curve;
-  std::vector<AuthorizedKey> authorized_keys;
+  std::vector<MappedKey> authorized_keys;  // and the account each runs as
   std::string authorized_keys_path;
 };
 

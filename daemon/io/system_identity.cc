@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <optional>
 #include <vector>
 
 namespace jobd {
@@ -24,7 +25,44 @@ int WithBuffer(std::vector<char>& buffer, Lookup lookup) {
   }
 }
 
+// Whether `text` is a number of type T, written in decimal digits only.
+template <typename T>
+bool ParseNumber(const std::string& text, T& value) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// getpwnam_r, or getpwuid_r when `uid` is given; `what` names it in errors.
+Result<LocalAccount> LookUpPasswd(const std::string& name, std::optional<uid_t> uid,
+                                  const std::string& what) {
+  std::vector<char> buffer;
+  passwd entry{};
+  passwd* found = nullptr;
+  const int rc = WithBuffer(buffer, [&](char* data, size_t size) {
+    return uid ? getpwuid_r(*uid, &entry, data, size, &found)
+               : getpwnam_r(name.c_str(), &entry, data, size, &found);
+  });
+  // Some NSS modules say "no such user" with an error number (getpwnam_r(3)).
+  const bool missing = found == nullptr && (rc == 0 || rc == ENOENT || rc == ESRCH);
+  if (rc != 0 && !missing) return SysError("look up account", what, rc);
+  if (missing) return Status::NotFound("no local account " + what);
+  return LocalAccount{entry.pw_name, entry.pw_uid, entry.pw_gid};
+}
+
 }  // namespace
+
+Result<LocalAccount> LookUpAccount(const std::string& name_or_uid) {
+  uid_t uid = 0;
+  if (ParseNumber(name_or_uid, uid)) {
+    return LookUpPasswd(name_or_uid, uid, "with uid " + name_or_uid);
+  }
+  return LookUpAccountByName(name_or_uid);
+}
+
+Result<LocalAccount> LookUpAccountByName(const std::string& name) {
+  return LookUpPasswd(name, std::nullopt, "'" + name + "'");
+}
 
 Result<AdminGroup> ResolveAdminGroup(const std::string& name) {
   std::vector<char> buffer;

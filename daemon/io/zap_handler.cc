@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/io/zap_metadata.h"
+
 namespace jobd {
 namespace {
 
@@ -61,7 +63,7 @@ ZapHandler::ZapHandler(zmq::context_t& context, std::string keys_path, spdlog::l
 }
 
 Result<std::unique_ptr<ZapHandler>> ZapHandler::Start(zmq::context_t& context,
-                                                      std::vector<AuthorizedKey> keys,
+                                                      std::vector<MappedKey> keys,
                                                       std::string keys_path,
                                                       spdlog::logger& log) {
   std::unique_ptr<ZapHandler> handler(new ZapHandler(context, std::move(keys_path), log));
@@ -135,6 +137,7 @@ void ZapHandler::Answer() {
   std::string status = "400";
   std::string text = "unknown key";
   std::string user_id;
+  std::string metadata;  // ZMTP property encoding
   const bool well_formed = request.size() >= 7 && request[0].to_string_view() == "1.0";
   const std::string address = request.size() > 3 ? request[3].to_string() : "?";
   if (!well_formed) {
@@ -147,10 +150,13 @@ void ZapHandler::Answer() {
               request[5].to_string_view());
   } else {
     const std::string key = Z85(request[6]);
-    if (auto it = names_.find(key); it != names_.end()) {
+    if (auto it = clients_.find(key); it != clients_.end()) {
       status = "200";
       text = "OK";
-      user_id = it->second;
+      user_id = it->second.name;
+      // Set even when empty: see kAccountProperty.
+      metadata = EncodeMetadataProperty(
+          kAccountProperty, it->second.account ? std::to_string(*it->second.account) : "");
       log_.info("CURVE client '{}' connected from {}", user_id, address);
     } else if (ShouldLogRefusal(key)) {
       log_.warn("CURVE client at {} refused: its public key {} is not in {}", address, key,
@@ -164,7 +170,7 @@ void ZapHandler::Answer() {
   zap_.send(zmq::buffer(status), zmq::send_flags::sndmore);
   zap_.send(zmq::buffer(text), zmq::send_flags::sndmore);
   zap_.send(zmq::buffer(user_id), zmq::send_flags::sndmore);
-  zap_.send(zmq::str_buffer(""), zmq::send_flags::none);
+  zap_.send(zmq::buffer(metadata), zmq::send_flags::none);
 }
 
 void ZapHandler::ReloadKeys() {
@@ -173,13 +179,28 @@ void ZapHandler::ReloadKeys() {
     log_.error("authorised keys not reloaded, the old list stays: {}", keys.status().message());
     return;
   }
-  SetKeys(*keys);
-  log_.info("authorised keys reloaded from {}: {} key(s)", keys_path_, names_.size());
+  // NSS lookups, here on the handler's thread: the loop never waits for them.
+  Result<KeyMapping> mapping =
+      MapKeysToAccounts(std::move(*keys), keys_path_, UnknownAccount::kNoAccount);
+  if (!mapping.ok()) {
+    log_.error("authorised keys not reloaded, the old list stays: {}",
+               mapping.status().message());
+    return;
+  }
+  for (const std::string& warning : mapping->warnings) log_.warn("{}", warning);
+  SetKeys(mapping->keys);
+  log_.info("authorised keys reloaded from {}: {} key(s)", keys_path_, clients_.size());
 }
 
-void ZapHandler::SetKeys(const std::vector<AuthorizedKey>& keys) {
-  names_.clear();
-  for (const AuthorizedKey& key : keys) names_[key.key] = key.name;
+void ZapHandler::SetKeys(const std::vector<MappedKey>& keys) {
+  clients_.clear();
+  for (const MappedKey& mapped : keys) {
+    std::optional<uint32_t> uid;
+    if (mapped.account) uid = mapped.account->uid;
+    clients_[mapped.key.key] = Client{mapped.key.name, uid};
+    log_.info("CURVE key '{}' ({}:{}): {}", mapped.key.name, keys_path_, mapped.key.line,
+              DescribeAccount(mapped));
+  }
   refused_logged_.clear();
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <spdlog/logger.h>
 #include <zmq.hpp>
 
+#include "daemon/io/key_accounts.h"
 #include "util/curve_keys.h"
 #include "util/status.h"
 
@@ -32,11 +34,13 @@ class ZapHandler {
   // answers on a thread of its own: a CURVE client whose public key is among
   // `keys` is let in, its key's name becoming the User-Id of its messages;
   // any other is refused and logged (warning, with its key in Z85 and its
-  // address; once a minute at most per key). Start it before any CURVE
+  // address; once a minute at most per key). Each connection let in gets
+  // the kAccountProperty (zap_metadata.h): its key's account's uid, or
+  // empty. Logs which account each key runs as. Start it before any CURVE
   // socket of `context` binds: with no handler, ZeroMQ lets every key in.
   // `keys_path` is what Reload() reads again.
   static Result<std::unique_ptr<ZapHandler>> Start(zmq::context_t& context,
-                                                   std::vector<AuthorizedKey> keys,
+                                                   std::vector<MappedKey> keys,
                                                    std::string keys_path, spdlog::logger& log);
   // Stops the thread and closes the ZAP endpoint.
   ~ZapHandler();
@@ -44,8 +48,10 @@ class ZapHandler {
   ZapHandler& operator=(const ZapHandler&) = delete;
 
   // Reads the keys file again, on the handler's thread (the caller does not
-  // wait); new handshakes use the new list. A file that does not parse
-  // leaves the old list in place, with an error in the log.
+  // wait); new handshakes use the new list, and the accounts looked up
+  // again (a user= naming no account: a warning, and the key has none). A
+  // file that does not parse leaves the old list in place, with an error in
+  // the log.
   void Reload();
 
  private:
@@ -53,7 +59,7 @@ class ZapHandler {
   void Run();
   void Answer();
   void ReloadKeys();
-  void SetKeys(const std::vector<AuthorizedKey>& keys);
+  void SetKeys(const std::vector<MappedKey>& keys);
   bool ShouldLogRefusal(const std::string& key);
 
   const std::string keys_path_;
@@ -62,7 +68,11 @@ class ZapHandler {
   zmq::socket_t control_;   // the handler thread's end: "reload", "stop"
   zmq::socket_t commands_;  // the owner's end
   // Handler thread only, once started.
-  std::map<std::string, std::string> names_;  // Z85 key -> name
+  struct Client {
+    std::string name;
+    std::optional<uint32_t> account;  // uid
+  };
+  std::map<std::string, Client> clients_;  // by Z85 key
   std::map<std::string, std::chrono::steady_clock::time_point> refused_logged_;
   std::thread thread_;
 };

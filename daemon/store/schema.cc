@@ -67,8 +67,15 @@ constexpr const char* kVersion4 = R"sql(
 ALTER TABLE jobs ADD COLUMN tasks BLOB;
 )sql";
 
+// Version 5: the local account (uid) a job's tasks run as: the submitter's
+// own uid, or the account its CURVE key maps to. NULL for a key with no
+// account (built-in tasks only) and for a job stored before.
+constexpr const char* kVersion5 = R"sql(
+ALTER TABLE jobs ADD COLUMN run_as_uid INTEGER;
+)sql";
+
 constexpr std::array<const char*, kSchemaVersion> kMigrations = {kVersion1, kVersion2, kVersion3,
-                                                                 kVersion4};
+                                                                 kVersion4, kVersion5};
 
 }  // namespace
 

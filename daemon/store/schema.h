@@ -7,7 +7,7 @@
 namespace jobd {
 
 // The newest schema this binary knows. A file with a newer one is refused.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Migrations()[i] takes a store from version i to i + 1; each runs in its own
 // transaction. A new version appends its step here and bumps kSchemaVersion.

@@ -166,8 +166,8 @@ Status Store::Prepare() {
   const std::pair<Statement*, const char*> statements[] = {
       {&insert_job_,
        "INSERT INTO jobs (id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks, run_as_uid)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
       {&insert_task_,
        "INSERT INTO tasks (job_id, idx, name, args, attempts, running, status, result, error,"
        " pid, duration_us, seq, command_end)"
@@ -201,14 +201,16 @@ Status Store::Prepare() {
       {&finish_job_, "UPDATE jobs SET finished_unix_us = ?2 WHERE id = ?1"},
       {&select_jobs_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks FROM jobs"
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks, run_as_uid"
+       " FROM jobs"
        " WHERE finished_unix_us IS NULL OR id IN (SELECT id FROM jobs"
        "   WHERE finished_unix_us IS NOT NULL"
        "   ORDER BY finished_unix_us DESC, id DESC LIMIT ?1)"
        " ORDER BY id"},
       {&select_job_,
        "SELECT id, default_task, retries, timeout_us, priority, retry_timeouts,"
-       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks FROM jobs"
+       " submitted_unix_us, finished_unix_us, command, owner_uid, owner_key, tasks, run_as_uid"
+       " FROM jobs"
        " WHERE id = ?1"},
       {&select_tasks_,
        "SELECT idx, name, args, attempts, running, status, result, error, pid, duration_us, seq,"
@@ -389,6 +391,11 @@ Status Store::CreateJob(const JobCreated& created) {
     specs = EncodeSpecs(job.tasks);
   }
   insert_job_.BindBlob(12, specs);
+  if (job.run_as) {
+    insert_job_.BindInt(13, *job.run_as);
+  } else {
+    insert_job_.BindNull(13);
+  }
   Status status =
       Run(insert_job_, [&] { return "apply JobCreated (job " + std::to_string(job.id) + ")"; });
   if (!status.ok() || created.specs != nullptr) return status;  // specs: every task queued
@@ -455,6 +462,8 @@ Result<StoredJob> Store::ReadJobRow(Statement& stmt, bool& packed) {
     }
     job.tasks = std::move(*tasks);
   }
+  // NULL: a key with no account, or stored before schema version 5.
+  if (!stmt.IsNull(12)) job.run_as = static_cast<uint32_t>(stmt.Int(12));
   return job;
 }
 

@@ -450,5 +450,39 @@ TEST_F(CurveTest, AuthorisedKeysRunJobsOthersAreRefusedAndLogged) {
   EXPECT_EQ(jobd.Stop().exit_code, 0);
 }
 
+TEST_F(CurveTest, KeysRunAsTheirAccountsAndOneNamingNoAccountStopsTheStart) {
+  // nobody (uid 65534) is on every Debian system; jobd-no-such-user nowhere.
+  const std::string keys_file = dir_.path() + "/authorized";
+  std::ofstream(keys_file) << "# who may use this jobd, and as whom\n"
+                           << "alice " << public_["alice"] << " user=nobody\n"
+                           << "jobd-no-such-user " << public_["bob"] << "\n";
+  {
+    TcpJobd jobd(dir_.path(), endpoint_, CurveArgs());
+    ASSERT_TRUE(jobd.ready()) << jobd.Stop().err;
+    EXPECT_TRUE(Eventually([&] {
+      const std::string log = ReadFile(jobd.log_path());
+      return log.find("CURVE key 'alice' (" + keys_file + ":2): runs as nobody (uid 65534)") !=
+                 std::string::npos &&
+             log.find("CURVE key 'jobd-no-such-user' (" + keys_file +
+                      ":3): no account: built-in tasks only") != std::string::npos;
+    })) << ReadFile(jobd.log_path());
+    CommandResult r = JobctlWith("alice", {"ping"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = JobctlWith("bob", {"ping"});
+    EXPECT_EQ(r.exit_code, 0) << r.err << ": a key with no account still gets in";
+    EXPECT_EQ(jobd.Stop().exit_code, 0);
+  }
+
+  std::ofstream(keys_file, std::ios::app) << "mallory " << public_["mallory"]
+                                          << " user=jobd-no-such-user\n";
+  CommandResult r = RunCommand(Concat({BinPath("jobd"), "--socket", endpoint_, "--state-dir",
+                                       dir_.path() + "/state", "--log-dir", dir_.path() + "/log"},
+                                      CurveArgs()),
+                               {}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--curve-authorized-keys: " + keys_file +
+                               ":4: user=jobd-no-such-user: no local account"));
+}
+
 }  // namespace
 }  // namespace jobd::testing

@@ -77,11 +77,63 @@ TEST(CurveKeysTest, AuthorizedKeysHaveNamesOrAreTheirOwn) {
 TEST(CurveKeysTest, AuthorizedKeysRefuseMistakesWithTheLine) {
   const std::pair<std::string, std::string> cases[] = {
       {std::string("alice ") + kPublic + "\nbob " + kPublic, "f:2: this key is listed twice"},
-      {"alice notakey", "f:1: expected \"KEY\" or \"NAME KEY\""},
+      {"alice notakey", "f:1: expected \"KEY\" or \"NAME KEY [user=ACCOUNT]\""},
       {std::string("al/ice ") + kPublic, "f:1: bad name 'al/ice'"},
       {std::string("-alice ") + kPublic, "f:1: bad name"},
-      {std::string("alice ") + kPublic + " extra", "f:1: expected"},
+      {std::string("alice ") + kPublic + " extra", "f:1: unknown field 'extra'"},
       {std::string(65, 'a') + " " + kPublic, "f:1: bad name"},
+  };
+  for (const auto& [text, error] : cases) {
+    Result<std::vector<AuthorizedKey>> keys = ParseAuthorizedKeys(text, "f");
+    ASSERT_FALSE(keys.ok()) << text;
+    EXPECT_THAT(keys.status().message(), HasSubstr(error)) << text;
+  }
+}
+
+TEST(CurveKeysTest, AuthorizedKeysMayNameTheAccountTheyRunAs) {
+  Result<std::vector<AuthorizedKey>> keys = ParseAuthorizedKeys(
+      std::string("alice ") + kPublic + " user=alice\n" +       // by name
+          "ci\t" + kOther + "\tuser=1001  \n" +                  // by uid
+          "\n# a comment\nbob " + kSecret + "\n",               // none: its name decides
+      "authorized");
+  ASSERT_TRUE(keys.ok()) << keys.status().message();
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_EQ((*keys)[0].name, "alice");
+  EXPECT_EQ((*keys)[0].key, kPublic);
+  EXPECT_EQ((*keys)[0].account, "alice");
+  EXPECT_EQ((*keys)[0].line, 1u);
+  EXPECT_EQ((*keys)[1].name, "ci");
+  EXPECT_EQ((*keys)[1].key, kOther);
+  EXPECT_EQ((*keys)[1].account, "1001") << "as written: jobd looks it up";
+  EXPECT_EQ((*keys)[1].line, 2u);
+  EXPECT_EQ((*keys)[2].account, "");
+  EXPECT_EQ((*keys)[2].line, 5u);
+  // Account names as user databases hold them.
+  for (const char* account : {"svc_build", "alice.smith", "alice@example.org", "host$", "0",
+                              "4294967294", "_apt", "A-1"}) {
+    Result<std::vector<AuthorizedKey>> one =
+        ParseAuthorizedKeys(std::string("x ") + kPublic + " user=" + account, "f");
+    ASSERT_TRUE(one.ok()) << account << ": " << one.status().message();
+    EXPECT_EQ((*one)[0].account, account);
+  }
+}
+
+TEST(CurveKeysTest, AuthorizedKeysRefuseBadAccountsWithTheLine) {
+  const std::string key = kPublic;
+  const std::pair<std::string, std::string> cases[] = {
+      {"alice " + key + " user=", "f:1: bad account ''"},
+      {"alice " + key + " user=-alice", "f:1: bad account '-alice'"},
+      {"alice " + key + " user=al/ice", "f:1: bad account 'al/ice'"},
+      {"alice " + key + " user=a$b", "f:1: bad account 'a$b'"},
+      {"alice " + key + " user=" + std::string(257, 'a'), "f:1: bad account"},
+      {"alice " + key + " user=4294967295", "f:1: bad account '4294967295'"},  // (uid_t)-1
+      {"alice " + key + " user=99999999999", "f:1: bad account"},
+      {"# one\nalice " + key + " user=alice user=bob", "f:2: user= is given twice"},
+      {"alice " + key + " user=alice user=alice", "f:1: user= is given twice"},
+      {"alice " + key + " group=wheel", "f:1: unknown field 'group=wheel'"},
+      {"alice " + key + " User=alice", "f:1: unknown field 'User=alice'"},
+      {"alice " + key + " user=alice extra", "f:1: unknown field 'extra'"},
+      {key + " user=alice", "f:1: expected \"NAME KEY user=alice\""},
   };
   for (const auto& [text, error] : cases) {
     Result<std::vector<AuthorizedKey>> keys = ParseAuthorizedKeys(text, "f");

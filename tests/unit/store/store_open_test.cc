@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon/store/schema.h"
+#include "daemon/store/specs_codec.h"
 #include "daemon/store/store.h"
 #include "tests/unit/store/store_test_util.h"
 
@@ -23,6 +24,17 @@ std::string RandomBytes(size_t size, uint32_t seed) {
   std::string bytes(size, '\0');
   for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
   return bytes;
+}
+
+// Bytes as the hex digits of an SQL blob literal (x'...').
+std::string Hex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : bytes) {
+    hex += kDigits[c >> 4];
+    hex += kDigits[c & 0xf];
+  }
+  return hex;
 }
 
 // Runs SQL on the file with a plain connection, as another program would.
@@ -223,6 +235,51 @@ TEST_F(StoreOpenTest, MigratesAVersion3StoreItsJobsLoadingFromTheirTaskRows) {
     EXPECT_EQ((*back)->tasks[1].args, std::vector<std::string>{"c"});
     ASSERT_TRUE((*back)->tasks[1].finished.has_value());
     EXPECT_EQ((*back)->tasks[1].finished->result, "done");
+  }
+  EXPECT_EQ(FileVersion(path_), kSchemaVersion);
+}
+
+TEST_F(StoreOpenTest, MigratesAVersion4StoreItsJobsRunningAsNobody) {
+  // A store as jobd wrote it before accounts: schema 4, task specs packed in
+  // the job's row. Job 4 finished; job 5 is queued.
+  StoredTask a;
+  a.args = {"a"};
+  StoredTask b;
+  b.args = {"b"};
+  const std::string specs = EncodeSpecs(std::vector<StoredTask>{a});
+  const std::string queued = EncodeSpecs(std::vector<StoredTask>{b});
+  RunSql(path_, std::string(Migrations()[0]) + Migrations()[1] + Migrations()[2] +
+                    Migrations()[3] +
+                    "INSERT INTO jobs VALUES (4, 'echo', 1, 0, 0, 0, 1000, 2000, NULL, 1000,"
+                    " NULL, x'" + Hex(specs) + "');"
+                    "INSERT INTO tasks VALUES (4, 0, '', x'', 1, 0, 0, 'a', '', 9, 5, 0, NULL);"
+                    "INSERT INTO jobs VALUES (5, 'echo', 1, 0, 0, 0, 1000, NULL, NULL, NULL,"
+                    " 'alice', x'" + Hex(queued) + "');"
+                    "PRAGMA user_version = 4;");
+  {
+    Result<std::unique_ptr<Store>> store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    Result<std::vector<StoredJob>> jobs = (*store)->LoadJobs(10);
+    ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+    ASSERT_EQ(jobs->size(), 2u);
+    for (const StoredJob& job : *jobs) {
+      SCOPED_TRACE(job.id);
+      EXPECT_FALSE(job.run_as.has_value()) << "a job from before accounts runs as none";
+      ASSERT_EQ(job.tasks.size(), 1u);
+    }
+    EXPECT_EQ((*jobs)[0].owner.uid, std::optional<uint32_t>(1000));
+    ASSERT_TRUE((*jobs)[0].tasks[0].finished.has_value());
+    EXPECT_EQ((*jobs)[0].tasks[0].finished->result, "a");
+    EXPECT_EQ((*jobs)[1].owner.key, "alice");
+    EXPECT_EQ((*jobs)[1].tasks[0].args, std::vector<std::string>{"b"});
+    EXPECT_FALSE((*jobs)[1].tasks[0].finished.has_value());
+    // New jobs on the migrated file keep their account.
+    StoredJob mapped = MakeJob(6, 1);
+    mapped.run_as = 1000;
+    ASSERT_TRUE((*store)->Apply({JobCreated{mapped}}).ok());
+    Result<std::optional<StoredJob>> back = (*store)->LoadJob(6);
+    ASSERT_TRUE(back.ok() && back->has_value());
+    EXPECT_EQ((*back)->run_as, std::optional<uint32_t>(1000));
   }
   EXPECT_EQ(FileVersion(path_), kSchemaVersion);
 }

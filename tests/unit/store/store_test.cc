@@ -468,5 +468,32 @@ TEST_F(StoreTest, KeepsWhoSubmittedEachJob) {
             1);
 }
 
+TEST_F(StoreTest, KeepsTheAccountEachJobRunsAs) {
+  StoredJob local = MakeJob(1);
+  local.owner.uid = 1000;
+  local.run_as = 1000;
+  StoredJob root = MakeJob(2);
+  root.run_as = 0;  // uid 0 is an account, not "none"
+  StoredJob keyed = MakeJob(3);
+  keyed.owner.key = "ci";
+  keyed.run_as = 4242;  // the account its key maps to
+  StoredJob builtin_only = MakeJob(4);
+  builtin_only.owner.key = "guest";  // a key with no account
+  Apply({JobCreated{local}, JobCreated{root}, JobCreated{keyed}, JobCreated{builtin_only}});
+  Reopen();
+  std::vector<StoredJob> loaded = Load();
+  ASSERT_EQ(loaded.size(), 4u);
+  ExpectSameJob(loaded[0], local);
+  ExpectSameJob(loaded[1], root);
+  ExpectSameJob(loaded[2], keyed);
+  ExpectSameJob(loaded[3], builtin_only);
+  EXPECT_FALSE(loaded[3].run_as.has_value());
+
+  Result<std::optional<StoredJob>> one = store_->LoadJob(3);
+  ASSERT_TRUE(one.ok() && one->has_value()) << one.status().message();
+  EXPECT_EQ((*one)->run_as, std::optional<uint32_t>(4242));
+  EXPECT_EQ(CountRows("SELECT count(*) FROM jobs WHERE run_as_uid IS NULL"), 1);
+}
+
 }  // namespace
 }  // namespace jobd

@@ -94,6 +94,7 @@ inline void ExpectSameJob(const StoredJob& a, const StoredJob& b) {
   EXPECT_EQ(a.finished_unix_us, b.finished_unix_us);
   EXPECT_EQ(a.command, b.command);
   EXPECT_EQ(a.owner, b.owner);
+  EXPECT_EQ(a.run_as, b.run_as);
   ASSERT_EQ(a.tasks.size(), b.tasks.size());
   for (size_t i = 0; i < a.tasks.size(); ++i) ExpectSameTask(a.tasks[i], b.tasks[i]);
 }
