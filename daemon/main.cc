@@ -1,5 +1,4 @@
 // jobd: builds the components from the command line and runs the server.
-#include <pwd.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -13,6 +12,7 @@
 #include "daemon/io/journal_sink.h"
 #include "daemon/io/log_writer.h"
 #include "daemon/io/privilege.h"
+#include "daemon/io/system_identity.h"
 #include "daemon/io/server.h"
 #include "daemon/io/signal_fd.h"
 #include "daemon/options.h"
@@ -140,11 +140,11 @@ int main(int argc, char** argv) {
   // docs/ARCHITECTURE.md, "Identity"). The names, for messages, and
   // nobody's uid are looked up now: never on the loop.
   config.supervisor.per_user_workers = jobd::CanChangeIdentity();
-  if (const passwd* own = getpwuid(geteuid()); own != nullptr) {
-    config.supervisor.own_name = own->pw_name;
+  if (auto own = jobd::LookUpAccount(std::to_string(geteuid())); own.ok()) {
+    config.supervisor.own_name = own->name;
   }
-  if (const passwd* nobody = getpwnam("nobody"); nobody != nullptr) {
-    config.supervisor.anonymous_uid = nobody->pw_uid;
+  if (auto nobody = jobd::LookUpAccountByName("nobody"); nobody.ok()) {
+    config.supervisor.anonymous_uid = nobody->uid;
   }
   config.supervisor.default_timeout = values->default_timeout;
   config.supervisor.max_tasks_per_worker = flags.max_tasks_per_worker;

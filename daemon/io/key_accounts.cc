@@ -26,7 +26,14 @@ Result<KeyMapping> MapKeysToAccounts(std::vector<AuthorizedKey> keys, const std:
       }
     } else if (key.name != key.key) {  // a key without a name has no account of its name
       Result<LocalAccount> account = LookUpAccountByName(key.name);
-      if (account.ok()) {
+      if (account.ok() && account->uid == 0) {
+        // A remote key runs as root only when the file says so (user=root),
+        // never because someone named it so.
+        mapping.warnings.push_back(fmt::format(
+            "{}key '{}' is named after root's account but gets no account: write user=root "
+            "to mean it",
+            at, key.name));
+      } else if (account.ok()) {
         mapped.account = std::move(*account);
       } else if (account.status().code() != StatusCode::kNotFound) {
         // The database failed to answer: no account rather than a guess.

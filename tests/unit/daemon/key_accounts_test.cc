@@ -49,7 +49,7 @@ TEST(LookUpAccountTest, UnknownAccountsAreNotFound) {
 TEST(KeyAccountsTest, ExplicitAccountThenTheKeysNameThenNone) {
   std::vector<AuthorizedKey> keys = {
       Key("alice", kKeyA, "nobody", 1),  // user= wins over the name
-      Key("root", kKeyB, "", 2),         // no user=: the account of its name
+      Key("daemon", kKeyB, "", 2),       // no user=: the account of its name
       Key(kNoSuchUser, "x", "", 3),      // neither: none
       Key("k", "k", "", 4),              // a key without a name: none, never a lookup of it
       Key("ci", "y", "0", 5),            // by uid
@@ -63,13 +63,26 @@ TEST(KeyAccountsTest, ExplicitAccountThenTheKeysNameThenNone) {
   EXPECT_EQ(out[0].account->uid, 65534u);
   EXPECT_EQ(out[0].key.name, "alice");
   ASSERT_TRUE(out[1].account.has_value());
-  EXPECT_EQ(out[1].account->uid, 0u);
+  EXPECT_EQ(out[1].account->name, "daemon");
   EXPECT_FALSE(out[2].account.has_value());
   EXPECT_FALSE(out[3].account.has_value());
   ASSERT_TRUE(out[4].account.has_value());
   EXPECT_EQ(out[4].account->name, "root");
   EXPECT_EQ(DescribeAccount(out[0]), "runs as nobody (uid 65534)");
   EXPECT_EQ(DescribeAccount(out[2]), "no account: built-in tasks only");
+}
+
+TEST(KeyAccountsTest, AKeyNamedRootRunsAsRootOnlyWhenTheFileSaysSo) {
+  std::vector<AuthorizedKey> keys = {Key("root", kKeyA, "", 3), Key("admin", kKeyB, "root", 4)};
+  Result<KeyMapping> mapped = MapKeysToAccounts(keys, "clients", UnknownAccount::kRefuse);
+  ASSERT_TRUE(mapped.ok()) << mapped.status().message();
+  EXPECT_FALSE(mapped->keys[0].account.has_value());
+  ASSERT_EQ(mapped->warnings.size(), 1u);
+  EXPECT_EQ(mapped->warnings[0],
+            "clients:3: key 'root' is named after root's account but gets no account: write "
+            "user=root to mean it");
+  ASSERT_TRUE(mapped->keys[1].account.has_value());
+  EXPECT_EQ(mapped->keys[1].account->uid, 0u);
 }
 
 TEST(KeyAccountsTest, AnExplicitAccountThatIsNoneRefusesTheStartNamingTheLine) {
