@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -84,10 +85,19 @@ Status Server::OpenStore() {
     return Status::Ok();
   }
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(config_.store_path).parent_path(), ec);
+  const std::filesystem::path state_dir = std::filesystem::path(config_.store_path).parent_path();
+  std::filesystem::create_directories(state_dir.parent_path(), ec);
   if (ec) return Status::Failed("create state directory for " + config_.store_path + ": " + ec.message());
+  // The store holds every user's jobs, arguments and results: jobd's alone,
+  // whatever the umask (a directory that already exists is left as it is).
+  if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return SysError("create state directory", state_dir.string(), errno);
+  }
   Result<std::unique_ptr<Store>> store = Store::Open(config_.store_path);
   if (!store.ok()) return store.status();
+  if (::chmod(config_.store_path.c_str(), 0600) != 0) {
+    return SysError("chmod 0600", config_.store_path, errno);
+  }
   // Recovery reads the whole store before the loop starts: nothing to serve
   // yet. Jobs past their retention go first, so they are not restored.
   if (config_.retain.count() > 0) {
