@@ -95,8 +95,12 @@ Status Server::OpenStore() {
   }
   Result<std::unique_ptr<Store>> store = Store::Open(config_.store_path);
   if (!store.ok()) return store.status();
-  if (::chmod(config_.store_path.c_str(), 0600) != 0) {
-    return SysError("chmod 0600", config_.store_path, errno);
+  // SQLite gives its -wal and -shm files the mode the file had when it made them.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string path = config_.store_path + suffix;
+    if (::chmod(path.c_str(), 0600) != 0 && !(errno == ENOENT && *suffix != '\0')) {
+      return SysError("chmod 0600", path, errno);
+    }
   }
   // Recovery reads the whole store before the loop starts: nothing to serve
   // yet. Jobs past their retention go first, so they are not restored.
