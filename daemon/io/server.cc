@@ -508,7 +508,12 @@ std::optional<Reply> Server::Answer(const std::string& peer, const Caller& calle
         } else if constexpr (std::is_same_v<T, WorkersRequest>) {
           std::vector<WorkerInfo> workers = supervisor_.Workers(caller);
           for (WorkerInfo& w : workers) {
-            if (w.pid != 0) w.rss_bytes = ResidentBytes(w.pid);
+            // Now, if /proc shows it: another user's process is hidden
+            // under the unit's ProtectProc=invisible; then what it last
+            // reported.
+            if (const uint64_t now = w.pid != 0 ? ResidentBytes(w.pid) : 0; now != 0) {
+              w.rss_bytes = now;
+            }
           }
           reply.body = WorkersReply{std::move(workers)};
         } else if constexpr (std::is_same_v<T, LogsRequest>) {
