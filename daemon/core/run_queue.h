@@ -7,7 +7,7 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
+#include <list>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -22,38 +22,75 @@ using UserId = uint32_t;
 
 class RunQueue {
  public:
-  // Which users may take the turn; an empty one: all.
-  using Eligible = std::function<bool(UserId)>;
-
   // Adds a job that has queued tasks. Adding a job twice is a bug.
   void Add(JobId job, int32_t priority, UserId user);
-  // The job whose turn it is among the eligible users' jobs; it moves to the
-  // back of its user's line, and the user to the back of its priority's.
-  // The caller removes jobs that have nothing left to run.
-  std::optional<JobId> Next(const Eligible& eligible = {});
+  // The job whose turn it is among the jobs of the users `eligible(user)`
+  // accepts (all, without one); it moves to the back of its user's line,
+  // and the user to the back of its priority's. The caller removes jobs that
+  // have nothing left to run.
+  template <typename Eligible>
+  std::optional<JobId> Next(const Eligible& eligible);
+  std::optional<JobId> Next() { return Next(Anyone); }
   // The job whose turn it is, without taking the turn.
-  std::optional<JobId> Peek(const Eligible& eligible = {}) const;
+  template <typename Eligible>
+  std::optional<JobId> Peek(const Eligible& eligible);
+  std::optional<JobId> Peek() { return Peek(Anyone); }
   void Remove(JobId job);
   bool empty() const { return lines_.empty(); }
   // The users with queued jobs, the highest priority first, in turn order.
   std::vector<UserId> Users() const;
 
  private:
-  struct Line {  // the jobs of one priority
-    std::deque<UserId> users;  // turn order
-    std::unordered_map<UserId, std::deque<JobId>> jobs;
+  static bool Anyone(UserId) { return true; }
+  struct UserLine {
+    UserId user;
+    std::deque<JobId> jobs;  // turn order
   };
+  // The users with jobs of one priority, in turn order: a list, so that a
+  // user moves to the back (splice) without copying its jobs.
+  using Line = std::list<UserLine>;
   struct Place {
     int32_t priority;
-    UserId user;
+    Line::iterator user;
   };
-  // The line and the position in line.users of the first eligible user.
-  std::optional<std::pair<int32_t, size_t>> Find(const Eligible& eligible) const;
+  // The first eligible user's line, highest priority first.
+  template <typename Eligible>
+  std::optional<std::pair<Line*, Line::iterator>> Find(const Eligible& eligible);
 
-  // Cost: Remove is O(the user's jobs of that priority + users of that
-  // priority); jobs and users are few next to tasks.
+  // Cost: Next and Peek are O(1) when the first user is eligible; Remove is
+  // O(the user's jobs of that priority); jobs are few next to tasks.
   std::map<int32_t, Line, std::greater<>> lines_;
   std::unordered_map<JobId, Place> places_;
 };
+
+template <typename Eligible>
+std::optional<std::pair<RunQueue::Line*, RunQueue::Line::iterator>> RunQueue::Find(
+    const Eligible& eligible) {
+  for (auto& [priority, line] : lines_) {
+    for (auto it = line.begin(); it != line.end(); ++it) {
+      if (eligible(it->user)) return std::make_pair(&line, it);
+    }
+  }
+  return std::nullopt;
+}
+
+template <typename Eligible>
+std::optional<JobId> RunQueue::Next(const Eligible& eligible) {
+  const auto found = Find(eligible);
+  if (!found) return std::nullopt;
+  auto [line, user] = *found;
+  line->splice(line->end(), *line, user);  // iterators stay valid
+  const JobId job = user->jobs.front();
+  user->jobs.pop_front();
+  user->jobs.push_back(job);
+  return job;
+}
+
+template <typename Eligible>
+std::optional<JobId> RunQueue::Peek(const Eligible& eligible) {
+  const auto found = Find(eligible);
+  if (!found) return std::nullopt;
+  return found->second->jobs.front();
+}
 
 }  // namespace jobd

@@ -1003,7 +1003,7 @@ void Supervisor::DispatchTasks() {
       // under the worker limit.
       std::optional<UserId> batch_user = worker.user;
       if (!batch_user && !worker.in_flight.empty()) batch_user = worker.in_flight.front().user;
-      const RunQueue::Eligible eligible = [&](UserId v) {
+      const auto eligible = [&](UserId v) {
         if (batch_user) return v == *batch_user;
         return busy.empty() || busy[v] < options_.max_workers_per_user;
       };
