@@ -64,7 +64,7 @@ std::vector<std::pair<std::string, Request>> Requests() {
 }
 
 TaskResult MakeResult(uint32_t index, TaskStatus status, bool command) {
-  TaskResult r{1, index, status, "out", "err", 4242, 1, 1500, index, std::nullopt};
+  TaskResult r{1, index, status, "out", "err", 4242, 1, 1500, index, std::nullopt, 1000u};
   if (command) r.command = CommandEnd{1, 0, 1200, 4 << 20, true, false};
   return r;
 }
@@ -79,8 +79,8 @@ std::vector<std::pair<std::string, Reply>> Replies() {
       {MakeResult(0, TaskStatus::kOk, false), MakeResult(2, TaskStatus::kFailed, true),
        MakeResult(1, TaskStatus::kCancelled, false)},
       true};
-  WorkersReply workers{{WorkerInfo{0, 101, WorkerState::kBusy, 1, 2, 10, 8 << 20, 5'000'000},
-                        WorkerInfo{1, 0, WorkerState::kBackoff, 0, 0, 0, 0, 0}}};
+  WorkersReply workers{{WorkerInfo{0, 101, WorkerState::kBusy, 1, 2, 10, 8 << 20, 5'000'000, 1000u},
+                        WorkerInfo{1, 0, WorkerState::kBackoff, 0, 0, 0, 0, 0, std::nullopt}}};
   TasksReply tasks{{TaskInfo{"echo", "built-in", "", "prints its arguments"},
                     TaskInfo{"sha256", "plugin", "/usr/lib/jobd/plugins/sha256.so", "hashes"}},
                    {"broken.so: undefined symbol"}};

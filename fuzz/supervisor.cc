@@ -38,15 +38,15 @@ namespace {
 // Worker processes as the script makes them behave.
 class FakeIo final : public SupervisorIo {
  public:
-  Result<int32_t> SpawnWorker(uint32_t slot) override {
+  Result<int32_t> SpawnWorker(uint32_t slot, uint32_t /*uid*/) override {
     if (fail_spawns) return Status::Failed("spawn refused by the script");
     const int32_t pid = next_pid_++;
     alive.insert(pid);
     latest[slot] = pid;
     return pid;
   }
-  void KillWorker(int32_t) override {}  // it dies when the script says (kExit)
-  void SignalGroup(int32_t pgid, int) override {
+  void KillWorker(int32_t, uint32_t) override {}  // it dies when the script says (kExit)
+  void SignalGroup(int32_t pgid, int, uint32_t) override {
     if (pgid <= 1) Violation("signalled process group 0 or 1");
   }
   bool SendToWorker(int32_t pid, const ToWorker& message) override {
@@ -100,15 +100,17 @@ constexpr uint64_t kLargestTimeoutUs = uint64_t{1} << 50;
 constexpr uint32_t kLargestCredit = 64;
 
 Caller CallerFrom(uint8_t b) {
-  switch (b % 4) {
+  switch (b % 5) {
     case 0:
       return Caller::Internal();
     case 1:
-      return Caller{JobOwner{1000, ""}, false};
+      return Caller{JobOwner{1000, ""}, false, 1000u};
     case 2:
-      return Caller{JobOwner{1001, ""}, false};
+      return Caller{JobOwner{1001, ""}, false, 1001u};
+    case 3:
+      return Caller{JobOwner{std::nullopt, "alice"}, false, 1000u};  // a key mapped to 1000
     default:
-      return Caller{JobOwner{std::nullopt, "alice"}, false};
+      return Caller{JobOwner{std::nullopt, "bob"}, false, std::nullopt};  // a key with no account
   }
 }
 
@@ -169,6 +171,13 @@ void Run(const uint8_t* data, size_t size) {
   options.default_timeout = Millis(500);
   options.heartbeat_interval = Millis(100);
   options.kill_grace = Millis(300);
+  // Per-user workers (the users above: jobd itself, 1000, 1001, nobody), and
+  // a worker limit a user.
+  options.own_uid = 0;
+  options.per_user_workers = (config & 16) != 0;
+  options.max_workers_per_user = (config & 32) != 0 ? 1 : 0;
+  options.max_queued_tasks_per_user = (config & 64) != 0 ? 60 : 0;
+  options.worker_idle_timeout = Millis(400);
 
   // JOBD_FUZZ_LOG=1: the supervisor's log and each op on stderr, to replay a
   // crash (build-fuzz/bin/fuzz_supervisor FILE).
