@@ -192,11 +192,14 @@ void Supervisor::AllocateSlots(TimePoint now) {
 Supervisor::Worker* Supervisor::PickSlotToFree(UserId waiting, uint32_t share) {
   Worker* best = nullptr;
   const auto rank = [&](const Worker& w) {
-    // An idle worker of a user with nothing queued first; then the user
-    // holding the most slots, an idle worker of it before a busy one.
+    // An idle worker of a user with nothing queued first, the warm pool's
+    // before a user's (the pool is there to give its slots up; the user's
+    // may get work again before its idle timeout); then the user holding
+    // the most slots, an idle worker of it before a busy one.
     const User& user = users_[*w.user];
     const bool idle = w.ready && w.in_flight.empty();
-    return std::make_tuple(idle && user.queued == 0, user.workers, idle);
+    const bool unwanted = idle && user.queued == 0;
+    return std::make_tuple(unwanted, unwanted && w.user == own_user_, user.workers, idle);
   };
   for (Worker& w : workers_) {
     if (!w.user || *w.user == waiting || w.pid == 0 || w.retiring ||

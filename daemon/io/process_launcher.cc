@@ -88,6 +88,15 @@ int ProcessLauncher::KillAs(uint32_t uid, pid_t pid) {
   return SignalAs(uid, pid, SIGKILL);
 }
 
+int ProcessLauncher::KillWorker(uint32_t uid, pid_t pid) {
+  const int error = KillAs(uid, pid);
+  if (error != EPERM) return error;
+  // A worker starts as jobd's user and becomes `uid` only in its main():
+  // until then `uid` may not signal it. The pid is not reaped yet, so
+  // jobd's own rights reach that worker and nothing else.
+  return ::kill(pid, SIGKILL) == 0 ? 0 : errno;
+}
+
 std::vector<std::pair<pid_t, ExitStatus>> ProcessLauncher::ReapExited() {
   std::vector<std::pair<pid_t, ExitStatus>> exited;
   while (true) {

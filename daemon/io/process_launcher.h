@@ -42,6 +42,11 @@ class ProcessLauncher {
   // SIGKILL with `uid`'s rights only (SignalAs): how a worker started with
   // `run_as` is reached when jobd lacks CAP_KILL. Returns 0 or the errno.
   int KillAs(uint32_t uid, pid_t pid);
+  // SIGKILL to a worker started with `run_as` = `uid`, whether or not it has
+  // become that user yet: with `uid`'s rights (KillAs), and if those are
+  // refused, with jobd's own, which still reach a worker that has not taken
+  // its --user yet. Returns 0 or the errno.
+  int KillWorker(uint32_t uid, pid_t pid);
   // Every child that has exited since the last call (waitpid WNOHANG).
   std::vector<std::pair<pid_t, ExitStatus>> ReapExited();
   // Blocks until every child is reaped: only after Kill, at exit.

@@ -559,7 +559,8 @@ Result<int32_t> Server::SpawnWorker(uint32_t slot, uint32_t uid) {
 }
 
 void Server::KillWorker(int32_t pid, uint32_t uid) {
-  if (const int error = launcher_.KillAs(uid, pid); error != 0 && error != ESRCH) {
+  // Also one still starting, not yet its user (a slot freed for another).
+  if (const int error = launcher_.KillWorker(uid, pid); error != 0 && error != ESRCH) {
     log_.warn("cannot kill worker pid {} (uid {}): {}", pid, uid, std::strerror(error));
   }
 }

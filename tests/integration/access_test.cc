@@ -1,13 +1,8 @@
 // Access control end to end: the ipc socket's permissions, jobs owned by
 // the user who submitted them (other users run jobctl through setpriv, so
 // these tests need root), and CURVE on a loopback tcp:// endpoint.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -27,7 +22,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr auto kFast = std::chrono::seconds(5);  // "at once", with room for a loaded machine
-constexpr const char* kSetpriv = "/usr/bin/setpriv";
 // A second user besides nobody: one with an account, as Debian has it
 // ("daemon"), since a task runs as its submitter's account.
 constexpr int kOther = 1;
@@ -49,32 +43,6 @@ std::vector<uint64_t> JobIds(const std::string& out) {
   for (const nlohmann::json& line : JsonLines(out)) ids.push_back(line["job"].get<uint64_t>());
   return ids;
 }
-
-// jobctl as another user: uid and gid `id`, no supplementary groups.
-CommandResult JobctlAs(int uid, int gid, const std::string& endpoint,
-                       const std::vector<std::string>& args,
-                       std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
-  std::vector<std::string> argv = {kSetpriv, "--reuid=" + std::to_string(uid),
-                                   "--regid=" + std::to_string(gid), "--clear-groups", "--",
-                                   BinPath("jobctl"), "--socket", endpoint};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {}, deadline);
-}
-
-// Why these tests cannot run here, or "" when they can.
-std::string WhyNotAsOtherUsers() {
-  if (::geteuid() != 0) return "needs root, to run jobctl as other users";
-  if (::access(kSetpriv, X_OK) != 0) return "no setpriv";
-  CommandResult r = RunCommand({kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                                "--", BinPath("jobctl"), "--help"},
-                               {}, std::chrono::seconds(20));
-  if (r.exit_code != 0) return "uid 65534 cannot run " + BinPath("jobctl") + ": " + r.err;
-  return "";
-}
-
-// The socket's directory (mkdtemp's, mode 0700) opened for other users to
-// pass through, so that the socket's own mode decides.
-void OpenDirectory(const Jobd& jobd) { ASSERT_EQ(::chmod(jobd.dir().c_str(), 0711), 0); }
 
 TEST(AccessTest, SocketIsReadableAndWritableByOwnerAndGroupOnly) {
   std::unique_ptr<Jobd> jobd = Jobd::Start({}, 1);
@@ -116,7 +84,7 @@ TEST(AccessTest, UserOutsideTheSocketsGroupIsRefusedAtOnce) {
   EXPECT_LT(r.elapsed, kFast);
 
   // ...then the socket's mode.
-  OpenDirectory(*jobd);
+  OpenDirectory(jobd->dir());
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"ping"}, {"submit", "echo", "x"}, {"jobs"}}) {
     r = JobctlAs(65534, 65534, jobd->endpoint(), args);
@@ -135,7 +103,7 @@ TEST(AccessTest, JobsBelongToTheUserWhoSubmittedThem) {
   if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
   std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666", "--admin-group", "4242"}, 2);
   ASSERT_NE(jobd, nullptr);
-  OpenDirectory(*jobd);
+  OpenDirectory(jobd->dir());
   const std::string endpoint = jobd->endpoint();
 
   // uid 65534 submits a job that keeps running, and a quick one.
@@ -193,7 +161,7 @@ TEST(AccessTest, OwnersSurviveARestart) {
   if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
   std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666"}, 1);
   ASSERT_NE(jobd, nullptr);
-  OpenDirectory(*jobd);
+  OpenDirectory(jobd->dir());
   CommandResult r = JobctlAs(65534, 65534, jobd->endpoint(), {"--json", "map", "echo", "x"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string job = std::to_string(JsonLines(r.out).at(0)["job"].get<uint64_t>());
@@ -222,7 +190,7 @@ TEST(AccessTest, ReloadIsForPrivilegedCallersOnly) {
   if (std::string why = WhyNotAsOtherUsers(); !why.empty()) GTEST_SKIP() << why;
   std::unique_ptr<Jobd> jobd = Jobd::Start({"--socket-mode", "0666"}, 2);
   ASSERT_NE(jobd, nullptr);
-  OpenDirectory(*jobd);
+  OpenDirectory(jobd->dir());
   const std::map<int64_t, std::string> before = WorkerStates(*jobd);
   ASSERT_EQ(before.size(), 2u);
 
@@ -251,73 +219,6 @@ TEST(AccessTest, ReloadIsForPrivilegedCallersOnly) {
 
 // ---- CURVE over loopback tcp -------------------------------------------------
 
-// A port nothing listens on now: the kernel's choice for a socket bound to
-// port 0, given back at once. (Another program could take it meanwhile; on
-// a test machine that does not happen in practice.)
-int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-// jobd on a tcp:// endpoint (the harness's Jobd always uses ipc), ready
-// once it says READY=1 on a NOTIFY_SOCKET of ours.
-class TcpJobd {
- public:
-  TcpJobd(const std::string& dir, const std::string& endpoint, std::vector<std::string> extra)
-      : dir_(dir) {
-    const std::string notify_path = dir + "/notify.sock";
-    const int notify_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    EXPECT_EQ(::bind(notify_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    std::vector<std::string> argv = {BinPath("jobd"),     "--socket",    endpoint,
-                                     "--workers",         "1",           "--state-dir",
-                                     dir + "/state",      "--log-dir",   dir + "/log"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<RunningCommand>(
-        argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_path}});
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!ready_ && std::chrono::steady_clock::now() < deadline) {
-      pollfd p = {notify_fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[512];
-      const ssize_t n = ::recv(notify_fd, buf, sizeof buf - 1, 0);
-      ready_ = n > 0 &&
-               std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos;
-    }
-    ::close(notify_fd);
-  }
-  ~TcpJobd() { Stop(); }
-
-  bool ready() const { return ready_; }
-  pid_t pid() const { return process_ ? process_->pid() : -1; }
-  std::string log_path() const { return dir_ + "/log/jobd.jsonl"; }
-  // SIGTERM, and its stderr once it has exited.
-  CommandResult Stop() {
-    if (!process_) return {};
-    ::kill(process_->pid(), SIGTERM);
-    CommandResult r = process_->Wait(std::chrono::seconds(30));
-    process_.reset();
-    return r;
-  }
-
- private:
-  std::string dir_;
-  std::unique_ptr<RunningCommand> process_;
-  bool ready_ = false;
-};
-
 class CurveTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -325,11 +226,8 @@ class CurveTest : public ::testing::Test {
     ASSERT_GT(port, 0);
     endpoint_ = "tcp://127.0.0.1:" + std::to_string(port);
     for (const char* name : {"server", "alice", "bob", "mallory"}) {
-      CommandResult r = RunCommand({BinPath("jobctl"), "keygen", "--out", Key(name)});
-      ASSERT_EQ(r.exit_code, 0) << r.err;
-      public_[name] = ReadFile(Key(name) + ".pub");
-      public_[name].pop_back();  // the newline
-      EXPECT_EQ(r.out, public_[name] + "\n") << "keygen prints the public key";
+      public_[name] = Keygen(Key(name));
+      ASSERT_FALSE(public_[name].empty()) << name;
     }
     std::ofstream(dir_.path() + "/authorized")
         << "# who may use this jobd\n"
@@ -345,12 +243,7 @@ class CurveTest : public ::testing::Test {
   // jobctl on the tcp endpoint with `who`'s key pair.
   CommandResult JobctlWith(const std::string& who, std::vector<std::string> args,
                            const std::string& server_key = "server") const {
-    std::vector<std::string> argv = {BinPath("jobctl"),     "--socket",
-                                     endpoint_,             "--curve-server-key",
-                                     Key(server_key) + ".pub", "--curve-key-file",
-                                     Key(who) + ".key"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {}, std::chrono::seconds(30));
+    return JobctlWithKey(endpoint_, Key(server_key) + ".pub", Key(who) + ".key", args);
   }
 
   TempDir dir_;
@@ -370,6 +263,10 @@ TEST_F(CurveTest, KeygenWritesAPrivatePairAndAPublicKey) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("exists"));
   EXPECT_EQ(ReadFile(Key("alice") + ".key"), pair);
+  // With --out, keygen prints the public key.
+  r = RunCommand({BinPath("jobctl"), "keygen", "--out", Key("carol")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, ReadFile(Key("carol") + ".pub"));
   // Without --out, the pair goes to stdout.
   r = RunCommand({BinPath("jobctl"), "keygen"});
   EXPECT_EQ(r.exit_code, 0);

@@ -1,6 +1,8 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -23,6 +25,8 @@ namespace jobd::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
 
 std::vector<char*> CStrings(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -81,6 +85,38 @@ bool WaitFor(pid_t pid, Clock::time_point deadline, int* status) {
     if (errno != EINTR) return true;
   }
   return true;
+}
+
+// A datagram socket at `path` for sd_notify messages, as systemd makes one.
+int BindNotifySocket(const std::string& path) {
+  unlink(path.c_str());
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ADD_FAILURE() << "bind " << path << ": " << std::strerror(errno);
+  }
+  return fd;
+}
+
+// Waits (bounded) for READY=1 on the notify socket `fd`; gives up at once
+// when `died` says the process is gone.
+template <typename Died>
+bool AwaitReady(int fd, Died died) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline) {
+    pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char buf[512];
+      const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+      const std::string message(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      if (message.find("READY=1") != std::string::npos) return true;
+    } else if (died()) {
+      return false;
+    }
+  }
+  return false;
 }
 
 int ExitCodeOf(int status) {
@@ -185,7 +221,26 @@ TempDir::~TempDir() {
 
 std::unique_ptr<Jobd> Jobd::Start(std::vector<std::string> extra_args, int workers,
                                   std::vector<std::string> wrapper) {
+  return Make(std::move(extra_args), workers, std::move(wrapper), std::nullopt);
+}
+
+std::unique_ptr<Jobd> Jobd::StartAs(uid_t uid, gid_t gid, std::vector<std::string> extra_args,
+                                    int workers) {
+  return Make(std::move(extra_args), workers,
+              {kSetpriv, "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(gid),
+               "--init-groups", "--"},
+              std::make_pair(uid, gid));
+}
+
+std::unique_ptr<Jobd> Jobd::Make(std::vector<std::string> extra_args, int workers,
+                                 std::vector<std::string> wrapper,
+                                 std::optional<std::pair<uid_t, gid_t>> owner) {
   std::unique_ptr<Jobd> jobd(new Jobd());
+  jobd->owner_ = owner;
+  if (owner && ::chown(jobd->dir().c_str(), owner->first, owner->second) != 0) {
+    ADD_FAILURE() << "chown " << jobd->dir() << ": " << std::strerror(errno);
+    return nullptr;
+  }
   jobd->endpoint_ = "ipc://" + jobd->dir() + "/jobd.sock";
   jobd->argv_ = wrapper;
   const std::vector<std::string> args = {BinPath("jobd"), "--socket", jobd->endpoint_,
@@ -209,13 +264,10 @@ bool Jobd::Restart() {
 bool Jobd::Launch() {
   // A NOTIFY_SOCKET of our own: jobd says READY=1 there, as to systemd.
   const std::string notify_path = dir() + "/notify.sock";
-  unlink(notify_path.c_str());
-  const int notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  notify_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  if (bind(notify_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ADD_FAILURE() << "bind " << notify_path << ": " << std::strerror(errno);
+  const int notify_fd = BindNotifySocket(notify_path);
+  // jobd run as another user must be able to send to it.
+  if (owner_ && ::chown(notify_path.c_str(), owner_->first, owner_->second) != 0) {
+    ADD_FAILURE() << "chown " << notify_path << ": " << std::strerror(errno);
   }
   const std::string stderr_path = dir() + "/jobd.stderr";
   const int err_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -224,20 +276,11 @@ bool Jobd::Launch() {
   close(err_fd);
   close(out_fd);
 
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  bool ready = false;
-  while (!ready && Clock::now() < deadline && pid_ > 0) {
-    pollfd p = {notify_fd, POLLIN, 0};
-    if (poll(&p, 1, 100) > 0) {
-      char buf[512];
-      const ssize_t n = recv(notify_fd, buf, sizeof buf - 1, 0);
-      if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("READY=1") != std::string::npos) {
-        ready = true;
-      }
-    } else if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;  // it died before it was ready
-    }
-  }
+  const bool ready = pid_ > 0 && AwaitReady(notify_fd, [this] {
+    if (waitpid(pid_, nullptr, WNOHANG) != pid_) return false;
+    pid_ = -1;  // it died before it was ready
+    return true;
+  });
   close(notify_fd);
   if (!ready) ADD_FAILURE() << "jobd did not become ready; its stderr:\n" << Stderr();
   return ready;
@@ -284,6 +327,94 @@ int Jobd::WaitForExit(std::chrono::milliseconds deadline) {
 std::string Jobd::Stderr() const {
   std::ifstream in(dir_.path() + "/jobd.stderr");
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TcpJobd::TcpJobd(const std::string& dir, const std::string& endpoint,
+                 std::vector<std::string> extra, int workers)
+    : dir_(dir) {
+  const std::string notify_path = dir + "/notify.sock";
+  const int notify_fd = BindNotifySocket(notify_path);
+  std::vector<std::string> argv = {BinPath("jobd"),      "--socket",  endpoint,
+                                   "--workers",          std::to_string(workers),
+                                   "--state-dir",        dir + "/state",
+                                   "--log-dir",          dir + "/log"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = std::make_unique<RunningCommand>(
+      argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_path}});
+  // Its exit shows when Stop() collects its stderr.
+  ready_ = AwaitReady(notify_fd, [] { return false; });
+  ::close(notify_fd);
+}
+
+CommandResult TcpJobd::Stop() {
+  if (!process_) return {};
+  ::kill(process_->pid(), SIGTERM);
+  CommandResult r = process_->Wait(std::chrono::seconds(30));
+  process_.reset();
+  return r;
+}
+
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  int port = -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::string Keygen(const std::string& path) {
+  CommandResult r = RunCommand({BinPath("jobctl"), "keygen", "--out", path});
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << "jobctl keygen --out " << path << ": " << r.err;
+    return "";
+  }
+  std::ifstream in(path + ".pub");
+  std::string key;
+  std::getline(in, key);
+  return key;
+}
+
+CommandResult JobctlWithKey(const std::string& endpoint, const std::string& server_public_file,
+                            const std::string& key_file, const std::vector<std::string>& args,
+                            std::chrono::milliseconds deadline) {
+  std::vector<std::string> argv = {BinPath("jobctl"),   "--socket",       endpoint,
+                                   "--curve-server-key", server_public_file, "--curve-key-file",
+                                   key_file};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, deadline);
+}
+
+CommandResult JobctlAs(uid_t uid, gid_t gid, const std::string& endpoint,
+                       const std::vector<std::string>& args,
+                       std::chrono::milliseconds deadline) {
+  std::vector<std::string> argv = {kSetpriv, "--reuid=" + std::to_string(uid),
+                                   "--regid=" + std::to_string(gid), "--clear-groups", "--",
+                                   BinPath("jobctl"), "--socket", endpoint};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, deadline);
+}
+
+void OpenDirectory(const std::string& dir) {
+  if (::chmod(dir.c_str(), 0711) != 0) {
+    ADD_FAILURE() << "chmod 0711 " << dir << ": " << std::strerror(errno);
+  }
+}
+
+std::string WhyNotAsOtherUsers() {
+  if (::geteuid() != 0) return "needs root, to run jobctl as other users";
+  if (::access(kSetpriv, X_OK) != 0) return "no setpriv";
+  CommandResult r = RunCommand({kSetpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                "--", BinPath("jobctl"), "--help"},
+                               {}, std::chrono::seconds(20));
+  if (r.exit_code != 0) return "uid 65534 cannot run " + BinPath("jobctl") + ": " + r.err;
+  return "";
 }
 
 bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline) {

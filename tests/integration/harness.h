@@ -1,5 +1,6 @@
 // Runs the real programs for integration tests: a jobd on a private ipc
-// endpoint in a temporary directory, and jobctl commands with a deadline.
+// endpoint in a temporary directory (or on loopback tcp with CURVE, or as
+// another user), and jobctl commands with a deadline (also as other users).
 #pragma once
 
 #include <sys/types.h>
@@ -7,8 +8,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -71,6 +74,11 @@ class Jobd {
   // `wrapper` comes before the program (e.g. {"/usr/bin/prlimit", "--fsize=N", "--"}).
   static std::unique_ptr<Jobd> Start(std::vector<std::string> extra_args = {},
                                      int workers = 2, std::vector<std::string> wrapper = {});
+  // The same, with jobd run as `uid` and `gid` and that account's groups
+  // (through setpriv; needs root): its directory is that user's, so that it
+  // can make its state, log and socket there.
+  static std::unique_ptr<Jobd> StartAs(uid_t uid, gid_t gid,
+                                       std::vector<std::string> extra_args = {}, int workers = 2);
   ~Jobd();  // SIGKILLs jobd if it is still running
 
   // Starts jobd again, as before, on the same directory (state, log,
@@ -98,13 +106,72 @@ class Jobd {
 
  private:
   Jobd() = default;
+  static std::unique_ptr<Jobd> Make(std::vector<std::string> extra_args, int workers,
+                                    std::vector<std::string> wrapper,
+                                    std::optional<std::pair<uid_t, gid_t>> owner);
   bool Launch();
 
   TempDir dir_;
   std::vector<std::string> argv_;
   std::string endpoint_;
   pid_t pid_ = -1;
+  // Set by StartAs: who owns the directory and the notify socket.
+  std::optional<std::pair<uid_t, gid_t>> owner_;
 };
+
+// A jobd on a tcp:// endpoint with CURVE (the Jobd above always uses ipc),
+// its state and log in `dir`; ready once it says READY=1 on a NOTIFY_SOCKET
+// of ours. `extra` holds at least the CURVE options.
+class TcpJobd {
+ public:
+  TcpJobd(const std::string& dir, const std::string& endpoint, std::vector<std::string> extra,
+          int workers = 1);
+  ~TcpJobd() { Stop(); }
+  TcpJobd(const TcpJobd&) = delete;
+  TcpJobd& operator=(const TcpJobd&) = delete;
+
+  bool ready() const { return ready_; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  std::string log_path() const { return dir_ + "/log/jobd.jsonl"; }
+  // SIGTERM, and its stderr once it has exited.
+  CommandResult Stop();
+
+ private:
+  std::string dir_;
+  std::unique_ptr<RunningCommand> process_;
+  bool ready_ = false;
+};
+
+// A loopback port nothing listens on now: the kernel's choice for a socket
+// bound to port 0, given back at once. (Another program could take it
+// meanwhile; on a test machine that does not happen in practice.)
+int FreeLoopbackPort();
+
+// `jobctl keygen --out path`: path.key and path.pub. Returns the public key
+// ("" and a test failure if keygen failed).
+std::string Keygen(const std::string& path);
+
+// jobctl on a CURVE endpoint, with jobd's public key file and this client's
+// key pair file.
+CommandResult JobctlWithKey(const std::string& endpoint, const std::string& server_public_file,
+                            const std::string& key_file, const std::vector<std::string>& args,
+                            std::chrono::milliseconds deadline = std::chrono::seconds(30));
+
+// ---- other users (these need root) ----------------------------------------
+
+// jobctl as another user, through setpriv: uid `uid` and gid `gid`, no
+// supplementary groups.
+CommandResult JobctlAs(uid_t uid, gid_t gid, const std::string& endpoint,
+                       const std::vector<std::string>& args,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(30));
+
+// A directory of ours (mkdtemp's, mode 0700) opened for other users to pass
+// through (0711), so that what is inside decides by its own mode.
+void OpenDirectory(const std::string& dir);
+
+// Why tests that run programs as other users cannot run here, or "" when
+// they can.
+std::string WhyNotAsOtherUsers();
 
 // Waits (bounded) until a process that need not be our child has exited.
 bool WaitForProcessGone(pid_t pid, std::chrono::milliseconds deadline);

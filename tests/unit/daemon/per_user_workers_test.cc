@@ -152,6 +152,27 @@ TEST_F(PerUserWorkersTest, AnIdleWorkerOfOneUserNeverTakesAnothersTasks) {
   EXPECT_EQ(io_.TasksSentTo(bob)[0].args[0], "b1");
 }
 
+TEST_F(PerUserWorkersTest, TheWarmPoolGivesUpItsSlotBeforeAUsersIdleWorker) {
+  StartReady(2);
+  ASSERT_TRUE(SubmitAs(User(kAlice), "a", Map("echo", {"a1"})).ok());
+  supervisor_->Flush();
+  ASSERT_EQ(LeaveAsTold(), 1u);
+  supervisor_->Flush();
+  const int32_t alice = SpawnedAs(kAlice).at(0);
+  Ready(alice, SlotOf(alice));
+  supervisor_->Flush();
+  Complete(alice, io_.TasksSentTo(alice).at(0), true, "a1");
+  // Alice's idle worker and the pool's hold a slot each, neither with work
+  // queued: bob's slot is the pool's, and alice keeps hers.
+  ASSERT_TRUE(SubmitAs(User(kBob), "b", Map("echo", {"b1"})).ok());
+  supervisor_->Flush();
+  EXPECT_FALSE(ToldToLeave(alice));
+  ASSERT_EQ(LeaveAsTold(), 1u);
+  supervisor_->Flush();
+  EXPECT_THAT(SpawnedAs(kBob), SizeIs(1));
+  EXPECT_TRUE(supervisor_->IsWorker(alice));
+}
+
 TEST_F(PerUserWorkersTest, ABusyUserGivesUpSlotsBeyondItsShare) {
   StartReady(2);
   std::vector<std::string> many(20, "x");

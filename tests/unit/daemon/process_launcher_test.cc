@@ -97,5 +97,19 @@ TEST_F(ProcessLauncherTest, KillAsReachesOnlyWhatTheUserMay) {
   EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
 }
 
+TEST_F(ProcessLauncherTest, KillWorkerReachesAWorkerNotYetItsUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the worker runs as root, its user is nobody";
+  // As a worker spawned for nobody is until its main() takes --user.
+  ProcessLauncher launcher =
+      LauncherOf(WriteScript(scratch_.path(), "linger", "exec sleep 1000\n"));
+  Result<pid_t> pid = launcher.Spawn(0, std::nullopt);
+  ASSERT_TRUE(pid.ok()) << pid.status().message();
+  EXPECT_EQ(launcher.KillWorker(65534, *pid), 0);
+  const std::optional<int> status = WaitForExit(*pid, kLimit);
+  if (!status) launcher.Kill(*pid);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL);
+}
+
 }  // namespace
 }  // namespace jobd
