@@ -337,8 +337,21 @@ void Server::HandleWorkerMessages() {
     const std::optional<int32_t> pid =
         peer ? std::optional<int32_t>(peer->pid) : std::optional<int32_t>();
     if (!pid || !supervisor_.IsWorker(*pid) || supervisor_.UidOf(*pid) != peer->uid) {
-      log_.warn("message from a process that is not one of our workers ignored ({})",
-                message->peer_address.empty() ? "no credentials" : message->peer_address);
+      // Any local process may connect: a line a second at most, so that
+      // one cannot fill the log.
+      const TimePoint now = clock_.Now();
+      if (now >= next_impostor_warning_) {
+        log_.warn("message from a process that is not one of our workers ignored ({}){}",
+                  message->peer_address.empty() ? "no credentials" : message->peer_address,
+                  impostor_messages_ == 0
+                      ? ""
+                      : fmt::format("; {} more such message(s) ignored since the last warning",
+                                    impostor_messages_));
+        impostor_messages_ = 0;
+        next_impostor_warning_ = now + std::chrono::seconds(1);
+      } else {
+        ++impostor_messages_;
+      }
       continue;
     }
     // What we send it goes to the connection it speaks on.
@@ -347,14 +360,14 @@ void Server::HandleWorkerMessages() {
     if (!decoded.ok()) {
       log_.error("worker pid {} sent a bad message ({}); killing it", *pid,
                  decoded.status().message());
-      launcher_.KillAs(peer->uid, *pid);
+      launcher_.KillWorker(peer->uid, *pid);
       continue;
     }
     if (decoded->version != kProtocolVersion) {
       log_.error("worker pid {} speaks protocol version {}, jobd speaks {}: is jobd-worker from "
                  "another jobd version? killing it",
                  *pid, decoded->version, kProtocolVersion);
-      launcher_.KillAs(peer->uid, *pid);
+      launcher_.KillWorker(peer->uid, *pid);
       continue;
     }
     if (auto* report = std::get_if<WorkerReport>(&decoded->body)) {

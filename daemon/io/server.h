@@ -157,6 +157,10 @@ class Server final : private SupervisorIo {
   // Loop state.
   // Each worker's ZeroMQ routing id, learnt from its messages (HandleWorkerMessages).
   std::unordered_map<int32_t, std::string> worker_routes_;
+  // Messages on the workers' socket from processes that are no worker of
+  // ours, and when the next warning of them may be logged.
+  uint64_t impostor_messages_ = 0;
+  TimePoint next_impostor_warning_{};
   std::optional<TimePoint> drain_deadline_;
   std::optional<TimePoint> exit_deadline_;  // for flushing streams once workers are gone
   bool killed_ = false;
