@@ -308,7 +308,7 @@ TEST_F(IdentityTest, CommandTasksRunAsTheirSubmittersUidGidAndGroups) {
   })) << ReadFile(jobd->log_path());
 }
 
-TEST_F(IdentityTest, NeitherUsersTaskCanReadTheStoreOrTheCurveSecretKey) {
+TEST_F(IdentityTest, NeitherUsersTaskCanReadTheStoreTheLogOrTheCurveSecretKey) {
   TempDir dir;
   OpenDirectory(dir.path());  // as the jobd temp dirs of the other tests
   const std::string server_public = Keygen(dir.path() + "/server");
@@ -329,16 +329,18 @@ TEST_F(IdentityTest, NeitherUsersTaskCanReadTheStoreOrTheCurveSecretKey) {
 
   const std::string store = dir.path() + "/state/jobd.db";
   const std::string secret_key = dir.path() + "/server.key";
+  const std::string log = dir.path() + "/log/jobd.jsonl";  // names every user's jobs
   // The files are there and readable to root: a refusal below is the mode's.
   EXPECT_EQ(RunTool({"/usr/bin/head", "-c", "15", store}).out, "SQLite format 3");
   EXPECT_EQ(RunTool({"/usr/bin/head", "-c", "15", secret_key}).out.size(), 15u);
+  EXPECT_EQ(RunTool({"/usr/bin/head", "-c", "15", log}).out.size(), 15u);
 
   // Neither a command the task runs nor the worker itself (the sha256
   // plugin's task reads the file in the worker's own process) can read them.
   const auto expect_unreadable = [&](const std::string& why) {
     for (const TestUser* user : {&alice_, &bob_}) {
       const std::string key = dir.path() + "/" + user->name + ".key";
-      for (const std::string& path : {store, secret_key}) {
+      for (const std::string& path : {store, secret_key, log}) {
         const std::string what = user->name + " reading " + path + " " + why;
         CommandResult r =
             JobctlWithKey(endpoint, dir.path() + "/server.pub", key,
@@ -363,6 +365,8 @@ TEST_F(IdentityTest, NeitherUsersTaskCanReadTheStoreOrTheCurveSecretKey) {
   // The files' own modes keep them out too.
   ASSERT_EQ(::chmod((dir.path() + "/state").c_str(), 0711), 0);
   expect_unreadable("with the state directory opened");
+  ASSERT_EQ(::chmod((dir.path() + "/log").c_str(), 0711), 0);
+  expect_unreadable("with the state and log directories opened");
 }
 
 TEST_F(IdentityTest, OneUsersTaskCannotKillAnothersWorkerNorJobd) {
