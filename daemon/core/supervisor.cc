@@ -484,11 +484,14 @@ void Supervisor::SpawnSlot(Worker& worker) {
   }
 }
 
+Millis Supervisor::Backoff(uint32_t quick_deaths) const {
+  const uint32_t doublings = std::min<uint32_t>(quick_deaths - 1, 20);
+  return std::min<Millis>(options_.backoff_initial * (1u << doublings), options_.backoff_max);
+}
+
 void Supervisor::ScheduleRestart(Worker& worker) {
   ++worker.quick_deaths;
-  const uint32_t doublings = std::min<uint32_t>(worker.quick_deaths - 1, 20);
-  const Millis delay = std::min<Millis>(options_.backoff_initial * (1u << doublings),
-                                        options_.backoff_max);
+  const Millis delay = Backoff(worker.quick_deaths);
   worker.restart_at = clock_.Now() + delay;
   log_.warn("worker[{}] keeps failing ({} times in a row); next start in {} ms", worker.slot,
             worker.quick_deaths, delay.count());

@@ -241,6 +241,9 @@ class Supervisor {
 
   void SpawnSlot(Worker& worker);
   void ScheduleRestart(Worker& worker);
+  // The wait before the next start after this many quick deaths in a row:
+  // backoff_initial doubling up to backoff_max.
+  Millis Backoff(uint32_t quick_deaths) const;
 
   // ---- users ----
   // Who a job's tasks count against, whose workers run them and whether

@@ -84,9 +84,7 @@ void Supervisor::SpawnFor(Worker& slot, UserId user) {
 void Supervisor::ScheduleUserRestart(UserId id) {
   User& user = users_[id];
   ++user.quick_deaths;
-  const uint32_t doublings = std::min<uint32_t>(user.quick_deaths - 1, 20);
-  const Millis delay = std::min<Millis>(options_.backoff_initial * (1u << doublings),
-                                        options_.backoff_max);
+  const Millis delay = Backoff(user.quick_deaths);
   user.restart_at = clock_.Now() + delay;
   log_.warn("workers of {} keep failing ({} times in a row); next start in {} ms", user.name,
             user.quick_deaths, delay.count());

@@ -36,6 +36,28 @@ inline std::optional<int> WaitForExit(pid_t pid, std::chrono::milliseconds limit
   return status;
 }
 
+// Everything read from `fd` until its writer closes it; nullopt if that
+// does not happen within `limit`.
+inline std::optional<std::string> ReadUntilClosed(int fd, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string text;
+  char buffer[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd item{fd, POLLIN, 0};
+    const int ready = poll(&item, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return text;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 class ForkedChild {
  public:
   enum class Then { kExit, kPause };
@@ -78,23 +100,7 @@ class ForkedChild {
   // Everything `body` returned, once the child closed the pipe; nullopt if
   // that did not happen within `limit`.
   std::optional<std::string> Report(std::chrono::milliseconds limit = kDefaultLimit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::string text;
-    char buffer[4096];
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd item{read_fd_, POLLIN, 0};
-      const int ready = poll(&item, 1, static_cast<int>(left.count()));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return std::nullopt;
-      const ssize_t n = read(read_fd_, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return std::nullopt;
-      if (n == 0) return text;
-      text.append(buffer, static_cast<size_t>(n));
-    }
+    return ReadUntilClosed(read_fd_, limit);
   }
 
   // The wait status once the child exited, nullopt if it did not within

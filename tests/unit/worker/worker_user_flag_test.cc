@@ -71,22 +71,7 @@ class WorkerProcess {
   pid_t pid() const { return pid_; }
 
   // Its stderr up to its exit, nullopt if it did not close it in time.
-  std::optional<std::string> Stderr() {
-    const auto deadline = std::chrono::steady_clock::now() + kLimit;
-    std::string text;
-    char buffer[4096];
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      pollfd item{stderr_fd_, POLLIN, 0};
-      if (left.count() <= 0 || poll(&item, 1, static_cast<int>(left.count())) <= 0) {
-        return std::nullopt;
-      }
-      const ssize_t n = read(stderr_fd_, buffer, sizeof buffer);
-      if (n <= 0) return text;
-      text.append(buffer, static_cast<size_t>(n));
-    }
-  }
+  std::optional<std::string> Stderr() { return ReadUntilClosed(stderr_fd_, kLimit); }
 
   // Its wait status once it exited, nullopt if it did not in time.
   std::optional<int> Wait() {
